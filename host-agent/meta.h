@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * What a domain wants from vfo travels in its own XML, so libvirt carries it
+ * across a migration and the destination knows what to plug:
+ *
+ *   <metadata>
+ *     <vfo:failover xmlns:vfo="http://vfo.dev/xmlns/failover/1">
+ *       <vfo:pair id="net0" mac="52:54:00:12:34:56" pool="physnet1"
+ *                 standby="ua-standby0" vlan="100"/>
+ *     </vfo:failover>
+ *   </metadata>
+ *
+ * Each pair's VF is the <interface> whose alias is "ua-vfo-<id>" (an
+ * `ua-` user alias, so libvirt keeps it across hot-plug and migration);
+ * the standby is the virtio-net <interface> with alias `standby`. The guest
+ * channel is the <channel type='unix'> whose target name is
+ * org.vfo.guest.0.
+ *
+ * Pure XML work on strings (libxml2), no libvirt calls: the hook uses the
+ * same code on the XML libvirt hands it on stdin, where calling libvirt
+ * would deadlock.
+ */
+#ifndef VFO_META_H
+#define VFO_META_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define VFO_META_NS "http://vfo.dev/xmlns/failover/1"
+#define VFO_META_PREFIX "vfo"
+#define VFO_META_MAX_PAIRS 8
+#define VFO_META_CHANNEL "org.vfo.guest.0"
+#define VFO_META_VF_ALIAS_PREFIX "ua-vfo-"
+
+enum vfo_meta_vf_kind {
+	VFO_META_VF_NONE = 0,
+	VFO_META_VF_HOSTDEV, /* <interface type='hostdev'>: a real VF */
+	VFO_META_VF_BRIDGE,  /* <interface type='bridge'>: emulated stand-in */
+};
+
+struct vfo_meta_pair {
+	char id[32];	    /* [A-Za-z0-9_-], unique in the domain */
+	char mac[18];	    /* lower case aa:bb:cc:dd:ee:ff */
+	char pool[64];
+	char standby[64];   /* alias of the virtio-net standby */
+	int vlan;	    /* -1: none */
+	char vf_alias[64];  /* "ua-vfo-<id>" */
+	/* The VF interface as found in the XML, if any. */
+	enum vfo_meta_vf_kind vf_kind;
+	char vf_pci[16];    /* hostdev source "dddd:bb:ss.f", "" otherwise */
+	bool vf_teaming;    /* <teaming type='transient'> on the VF */
+	bool standby_present;
+};
+
+struct vfo_meta {
+	char name[256];
+	char uuid[37];
+	char channel_path[256]; /* UNIX socket of org.vfo.guest.0, "" if none */
+	bool teaming;		/* standby has <teaming type='persistent'/> */
+	size_t n_pairs;
+	struct vfo_meta_pair pairs[VFO_META_MAX_PAIRS];
+};
+
+/*
+ * Parse a domain's XML. Returns 0; -ENODATA when the domain carries no vfo
+ * metadata (not ours: ignore it); -EBADMSG for XML that does not parse or
+ * metadata that is invalid (err says what, for the log and the hook's
+ * refusal).
+ */
+int vfo_meta_parse(const char *xml, size_t len, struct vfo_meta *m, char *err,
+		   size_t errlen);
+
+const struct vfo_meta_pair *vfo_meta_find_pair(const struct vfo_meta *m,
+					       const char *id);
+
+/* The domain XML without the pairs' VF interfaces (the XML a migration may
+ * carry: a VF cannot migrate). *out is malloc'd. 0 or -errno. */
+int vfo_meta_strip_vfs(const char *xml, size_t len, char **out);
+
+/* Point the hostdev VF of pair id at a local PCI address (libvirt <teaming>
+ * mode, where QEMU unplugs by itself and the destination needs its own VF).
+ * -ENOENT when the pair has no hostdev VF in the XML. */
+int vfo_meta_set_vf_source(const char *xml, size_t len, const char *id,
+			   const char *pci, char **out);
+
+/* The <vfo:failover> element for virDomainSetMetadata(). */
+int vfo_meta_format(const struct vfo_meta *m, char **out);
+
+/* Validators shared with the control socket and the hook. */
+bool vfo_meta_mac_valid(const char *mac);
+bool vfo_meta_id_valid(const char *id);
+bool vfo_meta_pci_valid(const char *pci);
+
+#endif

@@ -1,0 +1,397 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Two hypervisor hosts on one machine, for real libvirt live migrations.
+#
+#   hostA, hostB   network namespaces, each with a bridge named vfobr0 (the
+#                  same name on both, as on real hosts of one L2 segment),
+#                  joined by a veth "trunk"; each runs its own libvirtd in
+#                  its own mount namespace (per-host /etc/libvirt,
+#                  /var/lib/libvirt, /run/libvirt, /etc/vfo, /run/vfo...)
+#   peer           a namespace hanging off hostA's bridge: the far end of
+#                  the probe stream
+#   mgmt           a separate veth pair hostA <-> hostB carries libvirt's
+#                  RPC and the migration stream
+#
+# Source it, call e2e_init, then e2e_net_up and e2e_host_up A / B. Cleanup
+# runs from an EXIT trap even when the test fails.
+#
+# Environment: top_builddir/top_srcdir (automake), E2E_KEEP=1 keeps the
+# work directory, VFO_VM_CACHE the initramfs cache.
+
+set -euo pipefail
+
+: "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir/build}"
+
+E2E_BR=vfobr0
+E2E_NET=10.77.0	 # guest segment: peer .1, guests .10+
+E2E_MGMT=10.78.0 # hostA .1, hostB .2
+E2E_T0=$(date +%s)
+
+e2e_log() { printf '[e2e %4ss] %s\n' "$(($(date +%s) - E2E_T0))" "$*" >&2; }
+e2e_die() {
+	e2e_log "FAIL: $*"
+	exit 1
+}
+
+# Exit 77 with a reason, unless CI=true: there the bed must run.
+e2e_skip() {
+	echo "SKIP: $*"
+	if [ "${CI:-}" = true ]; then
+		echo "CI=true: the e2e tests must run; failing instead of skipping"
+		exit 1
+	fi
+	exit 77
+}
+
+e2e_need() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || e2e_skip "$c not installed (./tools/bootstrap deps)"
+	done
+}
+
+e2e_init() {
+	[ "$(id -u)" = 0 ] || e2e_skip "e2e tests need root"
+	e2e_need ip unshare nsenter virsh libvirtd qemu-system-x86_64
+	E2E_TAG=${E2E_TAG:-v$$}
+	E2E_TAG=${E2E_TAG:0:6}
+	E2E_DIR=$(mktemp -d "${TMPDIR:-/tmp}/vfo-e2e.XXXXXX")
+	E2E_NS_A=${E2E_TAG}A
+	E2E_NS_B=${E2E_TAG}B
+	E2E_NS_P=${E2E_TAG}P
+	E2E_PIDS=()
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT TERM
+	getent passwd libvirt-qemu >/dev/null ||
+		useradd -r -M -d /nonexistent -s /usr/sbin/nologin libvirt-qemu
+	e2e_log "work dir $E2E_DIR"
+}
+
+e2e_cleanup() {
+	local rc=$? h pid
+	set +e
+	for h in A B; do
+		if [ -f "$E2E_DIR/host$h/libvirtd.pid" ]; then
+			for dom in $(e2e_virsh "$h" list --name 2>/dev/null); do
+				e2e_virsh "$h" destroy "$dom" >/dev/null 2>&1
+			done
+		fi
+	done
+	for pid in "${E2E_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	sleep 0.3
+	for pid in "${E2E_PIDS[@]}"; do
+		kill -9 "$pid" 2>/dev/null
+	done
+	# QEMUs left behind by a killed libvirtd run in the hosts' namespaces.
+	for h in "$E2E_NS_A" "$E2E_NS_B" "$E2E_NS_P"; do
+		for pid in $(ip netns pids "$h" 2>/dev/null); do
+			kill -9 "$pid" 2>/dev/null
+		done
+		ip netns del "$h" 2>/dev/null
+	done
+	if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
+		e2e_log "failed (rc=$rc); logs:"
+		for f in "$E2E_DIR"/host?/log/libvirtd.log "$E2E_DIR"/host?/*.log "$E2E_DIR"/*.log; do
+			[ -f "$f" ] || continue
+			echo "---- $f (last 40 lines)"
+			tail -40 "$f"
+		done
+	fi
+	if [ "${E2E_KEEP:-}" = 1 ] || { [ $rc -ne 0 ] && [ $rc -ne 77 ] && [ "${CI:-}" != true ]; }; then
+		e2e_log "kept $E2E_DIR"
+	else
+		rm -rf "$E2E_DIR"
+	fi
+	exit $rc
+}
+
+# ---- network -----------------------------------------------------------
+
+e2e_net_up() {
+	local h
+	for h in "$E2E_NS_A" "$E2E_NS_B" "$E2E_NS_P"; do
+		ip netns add "$h"
+		ip -n "$h" link set lo up
+	done
+	for h in "$E2E_NS_A" "$E2E_NS_B"; do
+		ip -n "$h" link add "$E2E_BR" type bridge stp_state 0 forward_delay 0
+		ip -n "$h" link set "$E2E_BR" up
+	done
+	# Trunk between the two hosts' bridges.
+	ip link add "${E2E_TAG}ta" netns "$E2E_NS_A" type veth peer name "${E2E_TAG}tb" netns "$E2E_NS_B"
+	ip -n "$E2E_NS_A" link set "${E2E_TAG}ta" master "$E2E_BR" up
+	ip -n "$E2E_NS_B" link set "${E2E_TAG}tb" master "$E2E_BR" up
+	# Peer on hostA's bridge.
+	ip link add eth0 netns "$E2E_NS_P" type veth peer name "${E2E_TAG}pa" netns "$E2E_NS_A"
+	ip -n "$E2E_NS_A" link set "${E2E_TAG}pa" master "$E2E_BR" up
+	ip -n "$E2E_NS_P" addr add "$E2E_NET.1/24" dev eth0
+	ip -n "$E2E_NS_P" link set eth0 up
+	# Management and migration network.
+	ip link add mgmt netns "$E2E_NS_A" type veth peer name mgmt netns "$E2E_NS_B"
+	ip -n "$E2E_NS_A" addr add "$E2E_MGMT.1/24" dev mgmt
+	ip -n "$E2E_NS_B" addr add "$E2E_MGMT.2/24" dev mgmt
+	ip -n "$E2E_NS_A" link set mgmt up
+	ip -n "$E2E_NS_B" link set mgmt up
+}
+
+e2e_ns() {
+	case $1 in
+	A) echo "$E2E_NS_A" ;;
+	B) echo "$E2E_NS_B" ;;
+	P) echo "$E2E_NS_P" ;;
+	*) e2e_die "no host $1" ;;
+	esac
+}
+
+e2e_addr() {
+	case $1 in
+	A) echo "$E2E_MGMT.1" ;;
+	B) echo "$E2E_MGMT.2" ;;
+	esac
+}
+
+# ---- hosts and their libvirtd ----------------------------------------------
+
+# The directories each host sees at the standard paths.
+E2E_BINDS="etc-libvirt:/etc/libvirt lib-libvirt:/var/lib/libvirt log:/var/log/libvirt
+	cache:/var/cache/libvirt run-libvirt:/run/libvirt etc-vfo:/etc/vfo
+	run-vfo:/run/vfo lib-vfo:/var/lib/vfo"
+
+e2e_host_dirs() {
+	local d=$E2E_DIR/host$1 b
+	for b in $E2E_BINDS; do
+		mkdir -p "$d/${b%%:*}"
+	done
+	mkdir -p "$d/lib-libvirt/qemu" "$d/etc-libvirt/hooks/qemu.d"
+	# Capability probing takes ~0.7 s per daemon; share the host's cache.
+	if [ -d /var/cache/libvirt/qemu ]; then
+		cp -a /var/cache/libvirt/qemu "$d/cache/" 2>/dev/null || true
+	fi
+}
+
+e2e_host_config() {
+	local h=$1 d=$E2E_DIR/host$1 addr
+	addr=$(e2e_addr "$h")
+	cat >"$d/etc-libvirt/libvirtd.conf" <<EOF
+listen_tcp = 1
+listen_tls = 0
+listen_addr = "$addr"
+auth_tcp = "none"
+auth_unix_rw = "none"
+unix_sock_dir = "/run/libvirt"
+host_uuid = "0b6f7e1e-0000-4000-8000-00000000000$(echo "$h" | tr AB ab)"
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+keepalive_interval = 2
+keepalive_count = 3
+EOF
+	cat >"$d/etc-libvirt/qemu.conf" <<EOF
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+security_driver = "none"
+stdio_handler = "file"
+migration_address = "$addr"
+migration_host = "$addr"
+EOF
+}
+
+# Run a command inside host X's network and mount namespaces (those of its
+# libvirtd, so it sees that host's /run/libvirt, /etc/vfo, ...).
+e2e_in() {
+	local h=$1
+	shift
+	nsenter -t "$(cat "$E2E_DIR/host$h/ns.pid")" -m -n -u -- "$@"
+}
+
+# A process that holds host X's mount namespace open for the test's life,
+# so daemons can stop and start (libvirtd restarts) without losing it.
+e2e_host_ns() {
+	local h=$1 d=$E2E_DIR/host$1 ns b mounts=""
+	ns=$(e2e_ns "$h")
+	for b in $E2E_BINDS; do
+		mounts="$mounts mkdir -p ${b#*:} && mount --bind $d/${b%%:*} ${b#*:} &&"
+	done
+	ip netns exec "$ns" unshare -m -u --propagation private -- sh -c "
+		hostname host$h
+		$mounts true
+		echo \$\$ > $d/ns.pid
+		exec sleep 100000" &
+	E2E_PIDS+=($!)
+	local i
+	for i in $(seq 50); do
+		[ -s "$d/ns.pid" ] && return 0
+		sleep 0.1
+	done
+	e2e_die "host$h namespace did not come up"
+}
+
+e2e_libvirtd_start() {
+	local h=$1 d=$E2E_DIR/host$1 i
+	rm -f "$d/run-libvirt/libvirt-sock"
+	e2e_in "$h" "$top_builddir/tests/tools/vfo-subreaper" \
+		libvirtd --listen -f /etc/libvirt/libvirtd.conf -p /run/libvirt/libvirtd.pid >>"$d/libvirtd.out.log" 2>&1 &
+	echo $! >"$d/libvirtd.pid"
+	E2E_PIDS+=($!)
+	for i in $(seq 100); do
+		if [ -S "$d/run-libvirt/libvirt-sock" ] && e2e_virsh "$h" version >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	e2e_die "libvirtd on host$h did not start"
+}
+
+e2e_libvirtd_stop() {
+	local h=$1 d=$E2E_DIR/host$1 pid
+	pid=$(cat "$d/libvirtd.pid")
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+e2e_host_up() {
+	e2e_host_dirs "$1"
+	e2e_host_config "$1"
+	e2e_host_ns "$1"
+	e2e_libvirtd_start "$1"
+	e2e_log "host$1 up (libvirtd at $(e2e_addr "$1"))"
+}
+
+e2e_uri() { echo "qemu:///system?socket=$E2E_DIR/host$1/run-libvirt/libvirt-sock"; }
+e2e_tcp_uri() { echo "qemu+tcp://$(e2e_addr "$1")/system"; }
+
+e2e_virsh() {
+	local h=$1
+	shift
+	virsh -q -c "$(e2e_uri "$h")" "$@"
+}
+
+# ---- guests ----------------------------------------------------------------
+
+# The guest image: Debian's kernel + a busybox initramfs with the given
+# programs (tests/vm/mkinitramfs.sh) and a guest script appended.
+# usage: e2e_guest_image SCRIPT PROGRAM... ; sets E2E_KERNEL, E2E_INITRD
+e2e_guest_image() {
+	local script=$1 base
+	shift
+	base=$("$top_srcdir/tests/vm/mkinitramfs.sh" "$@") || e2e_die "mkinitramfs failed"
+	E2E_KERNEL=$(ls /boot/vmlinuz-"$(basename "$base" | sed 's/^initramfs-\(.*\)-[0-9a-f]*\.cpio\.gz$/\1/')")
+	local x=$E2E_DIR/extra
+	rm -rf "$x"
+	mkdir -p "$x"
+	install -m 755 "$script" "$x/test.sh"
+	E2E_INITRD=$E2E_DIR/initrd.img
+	{
+		cat "$base"
+		(cd "$x" && echo test.sh | cpio -o -H newc --quiet | gzip -1)
+	} >"$E2E_INITRD"
+}
+
+# usage: e2e_domain_xml NAME MAC [vf|novf|teaming] [agent|noagent]
+e2e_domain_xml() {
+	local name=$1 mac=$2 vf=${3:-vf} uuid
+	uuid=$(cat /proc/sys/kernel/random/uuid)
+	cat <<EOF
+<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>$name</name>
+  <uuid>$uuid</uuid>
+  <memory unit='MiB'>320</memory>
+  <vcpu>1</vcpu>
+  <metadata>
+    <vfo:failover xmlns:vfo='http://vfo.dev/xmlns/failover/1'>
+      <vfo:pair id='net0' mac='$mac' pool='physnet1' standby='ua-standby0'/>
+    </vfo:failover>
+  </metadata>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>$E2E_KERNEL</kernel>
+    <initrd>$E2E_INITRD</initrd>
+    <cmdline>console=ttyS0 quiet panic=-1 vfo.ip=$E2E_NET.10/24</cmdline>
+  </os>
+  <features><acpi/><apic/></features>
+  <cpu mode='custom'><model>qemu64</model></cpu>
+  <on_reboot>destroy</on_reboot>
+  <devices>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+    <controller type='pci' index='0' model='pcie-root'/>
+    <controller type='pci' index='1' model='pcie-root-port'/>
+    <controller type='pci' index='2' model='pcie-root-port'/>
+    <controller type='pci' index='3' model='pcie-root-port'/>
+    <controller type='pci' index='4' model='pcie-root-port'/>
+    <controller type='pci' index='5' model='pcie-root-port'/>
+    <controller type='pci' index='6' model='pcie-root-port'/>
+    <interface type='bridge'>
+      <mac address='$mac'/>
+      <source bridge='$E2E_BR'/>
+      <model type='virtio'/>
+      <alias name='ua-standby0'/>
+    </interface>
+EOF
+	if [ "$vf" = vf ]; then
+		cat <<EOF
+    <interface type='bridge'>
+      <mac address='$mac'/>
+      <source bridge='$E2E_BR'/>
+      <model type='e1000e'/>
+      <alias name='ua-vfo-net0'/>
+    </interface>
+EOF
+	fi
+	cat <<EOF
+    <channel type='unix'>
+      <source mode='bind' path='/run/libvirt/qemu/$name.vfo.sock'/>
+      <target type='virtio' name='org.vfo.guest.0'/>
+    </channel>
+    <serial type='file'>
+      <source path='$E2E_DIR/$name.console.log' append='on'/>
+      <target port='0'/>
+    </serial>
+    <console type='file'>
+      <source path='$E2E_DIR/$name.console.log' append='on'/>
+      <target type='serial' port='0'/>
+    </console>
+  </devices>
+</domain>
+EOF
+}
+
+# Wait until PATTERN shows up in the guest console log.
+e2e_wait_console() {
+	local name=$1 pattern=$2 timeout=${3:-60} i
+	for i in $(seq $((timeout * 10))); do
+		grep -q -- "$pattern" "$E2E_DIR/$name.console.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	e2e_die "guest $name: '$pattern' not seen on the console in ${timeout}s"
+}
+
+# ---- probes ------------------------------------------------------------------
+
+# Start the UDP probe stream from the peer to the guest; results in
+# $E2E_DIR/probe.json when e2e_probe_stop is called.
+e2e_probe_start() {
+	local to=${1:-$E2E_NET.10}
+	E2E_PHASES=$E2E_DIR/phases
+	: >"$E2E_PHASES"
+	ip netns exec "$E2E_NS_P" "$top_builddir/tests/tools/vfo-probe" send --to "$to" \
+		--port 7777 --interval-ms 10 --duration 600 --json \
+		--phase-file "$E2E_PHASES" --stop-file "$E2E_DIR/probe.stop" \
+		--first-phase steady >"$E2E_DIR/probe.json" 2>"$E2E_DIR/probe.log" &
+	E2E_PROBE_PID=$!
+	E2E_PIDS+=($!)
+}
+
+e2e_phase() {
+	"$top_builddir/tests/tools/vfo-probe" phase --phase-file "$E2E_PHASES" "$1"
+}
+
+e2e_probe_stop() {
+	touch "$E2E_DIR/probe.stop"
+	wait "$E2E_PROBE_PID" || true
+	cat "$E2E_DIR/probe.json"
+}
