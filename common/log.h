@@ -22,8 +22,8 @@ enum vfo_log_level {
 };
 
 enum vfo_log_target {
-	VFO_LOG_TARGET_AUTO,    /* journal prefixes if $JOURNAL_STREAM, else stderr */
-	VFO_LOG_TARGET_STDERR,  /* "ident[pid]: comp: LEVEL: message" */
+	VFO_LOG_TARGET_AUTO, /* journal prefixes if $JOURNAL_STREAM, else stderr */
+	VFO_LOG_TARGET_STDERR, /* "ident[pid]: comp: LEVEL: message" */
 	VFO_LOG_TARGET_JOURNAL, /* "<N>comp: message" on stderr */
 	VFO_LOG_TARGET_SYSLOG,
 };
@@ -55,25 +55,23 @@ const char *vfo_log_level_to_string(int level);
 bool vfo_log_enabled(int level);
 
 void vfo_log(int level, const char *comp, const char *fmt, ...) VFO_PRINTF(3, 4);
-void vfo_logv(int level, const char *comp, const char *fmt, va_list ap)
-	VFO_PRINTF(3, 0);
+void vfo_logv(int level, const char *comp, const char *fmt, va_list ap) VFO_PRINTF(3, 0);
 
 /*
  * Tests capture output through this hook; NULL restores the default sink.
  * It sees messages that pass the level filter, already formatted and
  * sanitised. vfo_log() preserves errno, so "%m" and "return -errno" work.
  */
-typedef void (*vfo_log_sink_fn)(int level, const char *comp, const char *msg,
-				void *opaque);
+typedef void (*vfo_log_sink_fn)(int level, const char *comp, const char *msg, void *opaque);
 void vfo_log_set_sink(vfo_log_sink_fn fn, void *opaque);
 
 #define vfo_err(comp, ...) vfo_log(VFO_LOG_ERR, comp, __VA_ARGS__)
 #define vfo_warn(comp, ...) vfo_log(VFO_LOG_WARNING, comp, __VA_ARGS__)
 #define vfo_notice(comp, ...) vfo_log(VFO_LOG_NOTICE, comp, __VA_ARGS__)
 #define vfo_info(comp, ...) vfo_log(VFO_LOG_INFO, comp, __VA_ARGS__)
-#define vfo_dbg(comp, ...)                                   \
-	do {                                                 \
-		if (vfo_log_enabled(VFO_LOG_DEBUG))          \
+#define vfo_dbg(comp, ...)                                         \
+	do {                                                       \
+		if (vfo_log_enabled(VFO_LOG_DEBUG))                \
 			vfo_log(VFO_LOG_DEBUG, comp, __VA_ARGS__); \
 	} while (0)
 

@@ -11,8 +11,7 @@
 
 #define VFO_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-#define vfo_container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
+#define vfo_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define VFO_UNUSED __attribute__((unused))
 #define VFO_PRINTF(f, a) __attribute__((format(printf, f, a)))

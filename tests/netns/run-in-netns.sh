@@ -20,4 +20,4 @@ unshare -n -m true 2>/dev/null || skip "cannot create network/mount namespaces h
 exec unshare -n -m --propagation private -- sh -c '
 	mount -t sysfs sysfs /sys || exit 99
 	ip link set lo up
-	exec "$@"' vfo-netns sh "$test" "$@"
+	exec "$@"' vfo-netns bash "$test" "$@"
