@@ -148,14 +148,15 @@ static void lower(char *s)
 		*s = (char)tolower((unsigned char)*s);
 }
 
-static int parse_pair(xmlXPathContextPtr ctx, xmlNodePtr node, struct vfo_meta_pair *p,
-		      char *err, size_t errlen)
+static int parse_pair(xmlXPathContextPtr ctx, xmlNodePtr node, struct vfo_meta_pair *p, char *err,
+		      size_t errlen)
 {
 	char vlan[16];
 
 	memset(p, 0, sizeof(*p));
 	p->vlan = -1;
-	if (!xpath_str(ctx, node, "string(@id)", p->id, sizeof(p->id)) || !vfo_meta_id_valid(p->id)) {
+	if (!xpath_str(ctx, node, "string(@id)", p->id, sizeof(p->id)) ||
+	    !vfo_meta_id_valid(p->id)) {
 		set_err(err, errlen, "pair without a valid id ([A-Za-z0-9_-], up to 31 chars)");
 		return -EBADMSG;
 	}
@@ -200,9 +201,11 @@ static void find_devices(xmlXPathContextPtr ctx, xmlNodePtr root, struct vfo_met
 		xpath_str(ctx, ifc, "string(@type)", type, sizeof(type));
 		if (!strcmp(type, "hostdev")) {
 			p->vf_kind = VFO_META_VF_HOSTDEV;
-			if (xpath_str(ctx, ifc, "string(source/address/@domain)", dom, sizeof(dom)) &&
+			if (xpath_str(ctx, ifc, "string(source/address/@domain)", dom,
+				      sizeof(dom)) &&
 			    xpath_str(ctx, ifc, "string(source/address/@bus)", bus, sizeof(bus)) &&
-			    xpath_str(ctx, ifc, "string(source/address/@slot)", slot, sizeof(slot)) &&
+			    xpath_str(ctx, ifc, "string(source/address/@slot)", slot,
+				      sizeof(slot)) &&
 			    xpath_str(ctx, ifc, "string(source/address/@function)", fn, sizeof(fn)))
 				snprintf(p->vf_pci, sizeof(p->vf_pci), "%04lx:%02lx:%02lx.%lx",
 					 strtoul(dom, NULL, 0), strtoul(bus, NULL, 0),
@@ -310,15 +313,25 @@ static int dump_doc(xmlDocPtr doc, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-int vfo_meta_strip_vfs(const char *xml, size_t len, char **out)
+int vfo_meta_strip_vfs(const char *xml, size_t len, const char *id, char **out)
 {
 	xmlNodePtr nodes[64];
 	xmlXPathContextPtr ctx;
+	char expr[160];
 	xmlDocPtr doc;
 	size_t n;
 	int rc;
 
 	*out = NULL;
+	if (id && !vfo_meta_id_valid(id))
+		return -EINVAL;
+	if (id)
+		snprintf(expr, sizeof(expr), "/domain/devices/interface[alias/@name='%s%s']",
+			 VFO_META_VF_ALIAS_PREFIX, id);
+	else
+		snprintf(expr, sizeof(expr),
+			 "/domain/devices/interface[starts-with(alias/@name, '%s')]",
+			 VFO_META_VF_ALIAS_PREFIX);
 	doc = parse_doc(xml, len);
 	if (!doc)
 		return -EBADMSG;
@@ -327,10 +340,7 @@ int vfo_meta_strip_vfs(const char *xml, size_t len, char **out)
 		xmlFreeDoc(doc);
 		return -ENOMEM;
 	}
-	n = xpath_nodes(ctx, xmlDocGetRootElement(doc),
-			"/domain/devices/interface[starts-with(alias/@name, '" VFO_META_VF_ALIAS_PREFIX
-			"')]",
-			nodes, VFO_ARRAY_SIZE(nodes) - 1);
+	n = xpath_nodes(ctx, xmlDocGetRootElement(doc), expr, nodes, VFO_ARRAY_SIZE(nodes) - 1);
 	for (size_t i = 0; i < n && i < VFO_ARRAY_SIZE(nodes) - 1; i++) {
 		xmlUnlinkNode(nodes[i]);
 		xmlFreeNode(nodes[i]);
@@ -349,8 +359,7 @@ static void set_prop_hex(xmlNodePtr node, const char *name, unsigned int v)
 	xmlSetProp(node, BAD_CAST name, BAD_CAST buf);
 }
 
-int vfo_meta_set_vf_source(const char *xml, size_t len, const char *id, const char *pci,
-			   char **out)
+int vfo_meta_set_vf_source(const char *xml, size_t len, const char *id, const char *pci, char **out)
 {
 	unsigned int d, b, s, f;
 	xmlXPathContextPtr ctx;
@@ -408,7 +417,7 @@ int vfo_meta_format(const struct vfo_meta *m, char **out)
 	for (size_t i = 0; i < m->n_pairs; i++) {
 		const struct vfo_meta_pair *p = &m->pairs[i];
 		xmlNodePtr pn = xmlNewChild(root, ns, BAD_CAST "pair", NULL);
-		char vlan[8];
+		char vlan[16];
 
 		xmlSetProp(pn, BAD_CAST "id", BAD_CAST p->id);
 		xmlSetProp(pn, BAD_CAST "mac", BAD_CAST p->mac);

@@ -35,20 +35,20 @@
 enum vfo_meta_vf_kind {
 	VFO_META_VF_NONE = 0,
 	VFO_META_VF_HOSTDEV, /* <interface type='hostdev'>: a real VF */
-	VFO_META_VF_BRIDGE,  /* <interface type='bridge'>: emulated stand-in */
+	VFO_META_VF_BRIDGE, /* <interface type='bridge'>: emulated stand-in */
 };
 
 struct vfo_meta_pair {
-	char id[32];	    /* [A-Za-z0-9_-], unique in the domain */
-	char mac[18];	    /* lower case aa:bb:cc:dd:ee:ff */
+	char id[32]; /* [A-Za-z0-9_-], unique in the domain */
+	char mac[18]; /* lower case aa:bb:cc:dd:ee:ff */
 	char pool[64];
-	char standby[64];   /* alias of the virtio-net standby */
-	int vlan;	    /* -1: none */
-	char vf_alias[64];  /* "ua-vfo-<id>" */
+	char standby[64]; /* alias of the virtio-net standby */
+	int vlan; /* -1: none */
+	char vf_alias[64]; /* "ua-vfo-<id>" */
 	/* The VF interface as found in the XML, if any. */
 	enum vfo_meta_vf_kind vf_kind;
-	char vf_pci[16];    /* hostdev source "dddd:bb:ss.f", "" otherwise */
-	bool vf_teaming;    /* <teaming type='transient'> on the VF */
+	char vf_pci[16]; /* hostdev source "dddd:bb:ss.f", "" otherwise */
+	bool vf_teaming; /* <teaming type='transient'> on the VF */
 	bool standby_present;
 };
 
@@ -56,7 +56,7 @@ struct vfo_meta {
 	char name[256];
 	char uuid[37];
 	char channel_path[256]; /* UNIX socket of org.vfo.guest.0, "" if none */
-	bool teaming;		/* standby has <teaming type='persistent'/> */
+	bool teaming; /* standby has <teaming type='persistent'/> */
 	size_t n_pairs;
 	struct vfo_meta_pair pairs[VFO_META_MAX_PAIRS];
 };
@@ -67,21 +67,20 @@ struct vfo_meta {
  * metadata that is invalid (err says what, for the log and the hook's
  * refusal).
  */
-int vfo_meta_parse(const char *xml, size_t len, struct vfo_meta *m, char *err,
-		   size_t errlen);
+int vfo_meta_parse(const char *xml, size_t len, struct vfo_meta *m, char *err, size_t errlen);
 
-const struct vfo_meta_pair *vfo_meta_find_pair(const struct vfo_meta *m,
-					       const char *id);
+const struct vfo_meta_pair *vfo_meta_find_pair(const struct vfo_meta *m, const char *id);
 
-/* The domain XML without the pairs' VF interfaces (the XML a migration may
- * carry: a VF cannot migrate). *out is malloc'd. 0 or -errno. */
-int vfo_meta_strip_vfs(const char *xml, size_t len, char **out);
+/* The domain XML without pair id's VF interface, or without every pair's
+ * when id is NULL (the XML a migration may carry: a VF cannot migrate).
+ * *out is malloc'd. 0 or -errno. */
+int vfo_meta_strip_vfs(const char *xml, size_t len, const char *id, char **out);
 
 /* Point the hostdev VF of pair id at a local PCI address (libvirt <teaming>
  * mode, where QEMU unplugs by itself and the destination needs its own VF).
  * -ENOENT when the pair has no hostdev VF in the XML. */
-int vfo_meta_set_vf_source(const char *xml, size_t len, const char *id,
-			   const char *pci, char **out);
+int vfo_meta_set_vf_source(const char *xml, size_t len, const char *id, const char *pci,
+			   char **out);
 
 /* The <vfo:failover> element for virDomainSetMetadata(). */
 int vfo_meta_format(const struct vfo_meta *m, char **out);

@@ -58,8 +58,7 @@ int vfo_mig_init(struct vfo_mig *m, bool incoming, const char *domain, const cha
 		return -EINVAL;
 	if (uuid && copy_str(m->uuid, sizeof(m->uuid), uuid) < 0)
 		return -EINVAL;
-	if (!incoming && (copy_str(m->dest_uri, sizeof(m->dest_uri), dest_uri) < 0 ||
-			  !dest_uri[0]))
+	if (!incoming && (copy_str(m->dest_uri, sizeof(m->dest_uri), dest_uri) < 0 || !dest_uri[0]))
 		return -EINVAL;
 	return 0;
 }
@@ -72,7 +71,8 @@ int vfo_mig_add_pair(struct vfo_mig *m, const char *id, const char *alias, bool 
 		return -EINVAL;
 	p = &m->pairs[m->n_pairs];
 	memset(p, 0, sizeof(*p));
-	if (copy_str(p->id, sizeof(p->id), id) < 0 || copy_str(p->alias, sizeof(p->alias), alias) < 0)
+	if (copy_str(p->id, sizeof(p->id), id) < 0 ||
+	    copy_str(p->alias, sizeof(p->alias), alias) < 0)
 		return -EINVAL;
 	p->has_vf = has_vf;
 	/* A pair without a VF has nothing to unplug. */
@@ -397,7 +397,8 @@ int vfo_mig_step(struct vfo_mig *m, const struct vfo_mig_cfg *cfg, const struct 
 		if (cfg->removal_failed == VFO_MIG_POLICY_PROCEED)
 			enter_migrating(m, cfg, now, &o);
 		else
-			roll_back(m, cfg, now, "guest refused to release the VF", m->pairs[i].id, &o);
+			roll_back(m, cfg, now, "guest refused to release the VF", m->pairs[i].id,
+				  &o);
 		break;
 	case VFO_MIG_IN_MIGRATE_OK:
 		if (m->state != VFO_MIG_MIGRATING)
@@ -457,7 +458,8 @@ struct json_object *vfo_mig_to_json(const struct vfo_mig *m, int64_t now_ms)
 	json_object_object_add(o, "dest_uri", json_object_new_string(m->dest_uri));
 	json_object_object_add(o, "p2p", json_object_new_boolean(m->p2p));
 	json_object_object_add(o, "deadline_in_ms",
-			       json_object_new_int64(m->deadline_ms ? m->deadline_ms - now_ms : -1));
+			       json_object_new_int64(m->deadline_ms ? m->deadline_ms - now_ms :
+								      -1));
 	json_object_object_add(o, "started_ms", json_object_new_int64(m->started_ms));
 	json_object_object_add(o, "error", json_object_new_string(m->error));
 	for (size_t i = 0; i < m->n_pairs; i++) {

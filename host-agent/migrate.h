@@ -52,7 +52,7 @@ enum vfo_mig_state {
 
 enum vfo_mig_policy {
 	VFO_MIG_POLICY_ABORT = 0, /* removal failed/timed out: roll back */
-	VFO_MIG_POLICY_PROCEED,	  /* migrate anyway; libvirt refuses if needed */
+	VFO_MIG_POLICY_PROCEED, /* migrate anyway; libvirt refuses if needed */
 };
 
 struct vfo_mig_cfg {
@@ -69,63 +69,63 @@ void vfo_mig_cfg_defaults(struct vfo_mig_cfg *cfg);
 /* Per pair progress; flags are facts, not intentions. */
 struct vfo_mig_pair {
 	char id[32];
-	char alias[64];	       /* VF interface alias, ua-vfo-<id> */
-	bool has_vf;	       /* a VF is (or was, before this step) attached */
-	bool acked;	       /* guest switched to standby */
-	bool removed;	       /* DEVICE_REMOVED seen (or VF absent) */
-	bool attached;	       /* (re-)attached */
-	bool released;	       /* source VF scrubbed and freed */
+	char alias[64]; /* VF interface alias, ua-vfo-<id> */
+	bool has_vf; /* a VF is (or was, before this step) attached */
+	bool acked; /* guest switched to standby */
+	bool removed; /* DEVICE_REMOVED seen (or VF absent) */
+	bool attached; /* (re-)attached */
+	bool released; /* source VF scrubbed and freed */
 	unsigned int attach_tries;
 };
 
 struct vfo_mig {
 	enum vfo_mig_state state;
-	bool incoming;	     /* destination side */
-	bool agent;	     /* a guest agent channel is connected */
+	bool incoming; /* destination side */
+	bool agent; /* a guest agent channel is connected */
 	char domain[256];
 	char uuid[37];
 	char dest_uri[512];
 	bool p2p;
 	int64_t deadline_ms; /* 0: none; monotonic time of the current step */
-	int64_t started_ms;  /* wall clock, for reports */
+	int64_t started_ms; /* wall clock, for reports */
 	size_t n_pairs;
 	struct vfo_mig_pair pairs[VFO_MIG_MAX_PAIRS];
-	char error[256];     /* why it failed / rolled back */
+	char error[256]; /* why it failed / rolled back */
 };
 
 enum vfo_mig_input_type {
-	VFO_MIG_IN_START,	     /* source: operator asked to migrate */
-	VFO_MIG_IN_ARRIVED,	     /* destination: RESUMED_MIGRATED */
-	VFO_MIG_IN_ACK,		     /* guest acked vf-leaving for pair */
-	VFO_MIG_IN_AGENT_GONE,	     /* channel closed: stop waiting for acks */
-	VFO_MIG_IN_DEVICE_REMOVED,   /* alias */
-	VFO_MIG_IN_REMOVAL_FAILED,   /* alias */
+	VFO_MIG_IN_START, /* source: operator asked to migrate */
+	VFO_MIG_IN_ARRIVED, /* destination: RESUMED_MIGRATED */
+	VFO_MIG_IN_ACK, /* guest acked vf-leaving for pair */
+	VFO_MIG_IN_AGENT_GONE, /* channel closed: stop waiting for acks */
+	VFO_MIG_IN_DEVICE_REMOVED, /* alias */
+	VFO_MIG_IN_REMOVAL_FAILED, /* alias */
 	VFO_MIG_IN_MIGRATE_OK,
-	VFO_MIG_IN_MIGRATE_FAILED,   /* error text */
-	VFO_MIG_IN_ATTACH_OK,	     /* pair */
-	VFO_MIG_IN_ATTACH_FAILED,    /* pair, error text */
-	VFO_MIG_IN_NO_VF,	     /* pair: no free VF to attach */
-	VFO_MIG_IN_VF_FREED,	     /* a VF freed in the pool: retry DEGRADED */
-	VFO_MIG_IN_RELEASED,	     /* pair: source VF scrubbed and freed */
-	VFO_MIG_IN_TICK,	     /* time passed: check the deadline */
+	VFO_MIG_IN_MIGRATE_FAILED, /* error text */
+	VFO_MIG_IN_ATTACH_OK, /* pair */
+	VFO_MIG_IN_ATTACH_FAILED, /* pair, error text */
+	VFO_MIG_IN_NO_VF, /* pair: no free VF to attach */
+	VFO_MIG_IN_VF_FREED, /* a VF freed in the pool: retry DEGRADED */
+	VFO_MIG_IN_RELEASED, /* pair: source VF scrubbed and freed */
+	VFO_MIG_IN_TICK, /* time passed: check the deadline */
 };
 
 struct vfo_mig_input {
 	enum vfo_mig_input_type type;
-	int64_t now_ms;	   /* monotonic */
-	const char *pair;  /* pair id, where it applies */
+	int64_t now_ms; /* monotonic */
+	const char *pair; /* pair id, where it applies */
 	const char *alias; /* device alias, where it applies */
 	const char *error; /* failure text, where it applies */
 };
 
 enum vfo_mig_action_type {
-	VFO_MIG_ACT_SEND_LEAVING,  /* pair: "vf-leaving" to the guest */
+	VFO_MIG_ACT_SEND_LEAVING, /* pair: "vf-leaving" to the guest */
 	VFO_MIG_ACT_SEND_ARRIVING, /* pair: "vf-arriving" to the guest */
-	VFO_MIG_ACT_DETACH,	   /* pair: detach its VF by alias */
-	VFO_MIG_ACT_MIGRATE,	   /* start the live migration */
-	VFO_MIG_ACT_ATTACH,	   /* pair: attach (configure first) a VF */
-	VFO_MIG_ACT_RELEASE,	   /* pair: scrub and free the source VF */
-	VFO_MIG_ACT_FINISHED,	   /* state is DONE or FAILED: report, forget */
+	VFO_MIG_ACT_DETACH, /* pair: detach its VF by alias */
+	VFO_MIG_ACT_MIGRATE, /* start the live migration */
+	VFO_MIG_ACT_ATTACH, /* pair: attach (configure first) a VF */
+	VFO_MIG_ACT_RELEASE, /* pair: scrub and free the source VF */
+	VFO_MIG_ACT_FINISHED, /* state is DONE or FAILED: report, forget */
 };
 
 struct vfo_mig_action {
@@ -151,8 +151,8 @@ int vfo_mig_add_pair(struct vfo_mig *m, const char *id, const char *alias, bool 
  * their number, or -EINVAL for an input that makes no sense in this state
  * (ignored: the state is unchanged), e.g. a stray DEVICE_REMOVED.
  */
-int vfo_mig_step(struct vfo_mig *m, const struct vfo_mig_cfg *cfg,
-		 const struct vfo_mig_input *in, struct vfo_mig_action *acts);
+int vfo_mig_step(struct vfo_mig *m, const struct vfo_mig_cfg *cfg, const struct vfo_mig_input *in,
+		 struct vfo_mig_action *acts);
 
 bool vfo_mig_finished(const struct vfo_mig *m);
 

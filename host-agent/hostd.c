@@ -1,0 +1,915 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * vfo-hostd's life cycle and its allocation core: startup (config, state,
+ * reconcile against sysfs, numvfs), rescans, and the persist-then-act
+ * discipline every allocation change goes through.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <libudev.h>
+
+#include "hostd.h"
+#include "log.h"
+#include "state.h"
+#include "systemd.h"
+#include "util.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+#define COMP "hostd"
+
+/* ---- pools from config + inventory ------------------------------------- */
+
+static void add_sriov_range(struct vfo_pools *p, int idx, const struct vfo_hostd_pool_cfg *pc,
+			    const struct vfo_inventory *inv, const struct vfo_pf_range *range)
+{
+	const struct vfo_inv_pf *pf = vfo_inventory_find_pf(inv, range->pf);
+	struct vfo_pf_range cut = *range;
+	int r = vfo_pools_add_inventory(p, idx, inv, range);
+
+	if (r == -ERANGE && pf) {
+		/* Fewer VFs than the range names (numvfs lowered, a driver
+		 * that gave up): hand out the ones that exist. */
+		vfo_warn(COMP,
+			 "pool %s: %s#%d-%d reaches past the %zu VFs of %s; using those that exist",
+			 pc->name, range->pf, range->first, range->last, pf->n_vfs, range->pf);
+		cut.last = (int)pf->n_vfs - 1;
+		r = cut.last >= cut.first ? vfo_pools_add_inventory(p, idx, inv, &cut) : 0;
+	}
+	if (r == -ENODEV)
+		vfo_warn(COMP, "pool %s: PF %s not found in sysfs", pc->name, range->pf);
+	else if (r < 0)
+		vfo_warn(COMP, "pool %s: PF %s: %s", pc->name, range->pf, strerror(-r));
+}
+
+static int build_pools(const struct vfo_hostd_cfg *cfg, const struct vfo_inventory *inv,
+		       struct vfo_pools **out)
+{
+	struct vfo_pools *p = vfo_pools_new();
+	int idx, r;
+
+	if (!p)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_pools; i++) {
+		const struct vfo_hostd_pool_cfg *pc = &cfg->pools[i];
+
+		idx = vfo_pools_add_pool(p, pc->name);
+		if (idx < 0) {
+			vfo_pools_free(p);
+			return idx;
+		}
+		if (pc->backend == VFO_HOSTD_BACKEND_EMULATED) {
+			r = vfo_pools_add_emulated(p, idx, pc->count);
+			if (r < 0) {
+				vfo_err(COMP, "pool %s: cannot create %d emulated VFs: %s",
+					pc->name, pc->count, strerror(-r));
+				vfo_pools_free(p);
+				return r;
+			}
+			continue;
+		}
+		for (size_t j = 0; j < pc->n_pfs; j++)
+			add_sriov_range(p, idx, pc, inv, &pc->pfs[j]);
+	}
+	*out = p;
+	return 0;
+}
+
+static void log_reconcile(const struct vfo_reconcile_item *it)
+{
+	const char *what = vfo_vf_state_str(it->state);
+
+	switch (it->kind) {
+	case VFO_RECONCILE_POOL_CHANGED:
+		vfo_notice(COMP, "%s VF %s of %s/%s kept; it is no longer in pool %s", what,
+			   it->addr, it->owner.uuid, it->owner.pair, it->pool);
+		break;
+	case VFO_RECONCILE_VANISHED:
+		vfo_warn(COMP, "%s VF %s of %s/%s (pool %s) dropped: the VF vanished", what,
+			 it->addr, it->owner.uuid, it->owner.pair, it->pool);
+		break;
+	default:
+		vfo_warn(COMP, "%s VF %s of %s/%s (pool %s) dropped: %s", what, it->addr,
+			 it->owner.uuid, it->owner.pair, it->pool,
+			 vfo_reconcile_kind_str(it->kind));
+		break;
+	}
+}
+
+/*
+ * New pools from inv with the allocations of snapshot (a persisted-form
+ * object) applied. *dropped counts entries not restored as they were.
+ * On success h->pools is replaced.
+ */
+static int rebuild(struct vfo_hostd *h, const struct vfo_inventory *inv, json_object *snapshot,
+		   size_t *dropped)
+{
+	struct vfo_reconcile_item *items = NULL;
+	struct vfo_pool_entry *e = NULL;
+	struct vfo_pools *p;
+	size_t n = 0, n_items = 0;
+	char err[160];
+	int r;
+
+	*dropped = 0;
+	if (snapshot) {
+		r = vfo_pool_entries_from_json(snapshot, &e, &n, err, sizeof(err));
+		if (r < 0) {
+			vfo_err(COMP, "allocation state unusable: %s", err);
+			return r;
+		}
+	}
+	r = build_pools(h->cfg, inv, &p);
+	if (r < 0)
+		goto out;
+	r = vfo_pools_reconcile(p, e, n, inv, &items, &n_items);
+	if (r < 0) {
+		vfo_pools_free(p);
+		goto out;
+	}
+	for (size_t i = 0; i < n_items; i++) {
+		log_reconcile(&items[i]);
+		if (items[i].kind != VFO_RECONCILE_POOL_CHANGED) {
+			json_object *ev = json_object_new_object();
+
+			(*dropped)++;
+			h->st.dropped++;
+			json_object_object_add(ev, "addr", json_object_new_string(items[i].addr));
+			json_object_object_add(ev, "pool", json_object_new_string(items[i].pool));
+			json_object_object_add(ev, "domain",
+					       json_object_new_string(items[i].owner.uuid));
+			json_object_object_add(ev, "pair",
+					       json_object_new_string(items[i].owner.pair));
+			json_object_object_add(
+				ev, "reason",
+				json_object_new_string(vfo_reconcile_kind_str(items[i].kind)));
+			vfo_hostd_event(h, "vf-dropped", ev);
+			json_object_put(ev);
+		}
+	}
+	vfo_pools_free(h->pools);
+	h->pools = p;
+	r = 0;
+out:
+	free(items);
+	vfo_pool_entries_free(e, n);
+	return r;
+}
+
+/* ---- persistence ------------------------------------------------------- */
+
+int vfo_hostd_persist(struct vfo_hostd *h)
+{
+	json_object *obj = vfo_pools_to_json(h->pools);
+	int r;
+
+	if (!obj)
+		return -ENOMEM;
+	r = vfo_state_save(h->state_path, VFO_POOL_STATE_VERSION, obj);
+	json_object_put(obj);
+	if (r < 0) {
+		h->st.persist_failures++;
+		vfo_err(COMP, "cannot persist allocations to %s: %s", h->state_path, strerror(-r));
+		return r;
+	}
+	h->st.persists++;
+	return 0;
+}
+
+/*
+ * Persist the change just made in memory; on failure put memory back as
+ * it was (before), so nothing is acted on that the disk does not know.
+ */
+static int commit(struct vfo_hostd *h, json_object *before)
+{
+	size_t dropped;
+	int r = vfo_hostd_persist(h);
+
+	if (r < 0) {
+		if (rebuild(h, h->inv, before, &dropped) < 0)
+			vfo_err(COMP, "rollback after a failed persist failed too");
+		return r;
+	}
+	if (h->crash_after_persist && h->st.persists == h->crash_after_persist)
+		return -EINTR;
+	return 0;
+}
+
+/* ---- allocation -------------------------------------------------------- */
+
+static void arm_expiry(struct vfo_hostd *h)
+{
+	int64_t next, delay;
+
+	if (!h->loop || h->expire_timer <= 0)
+		return;
+	next = vfo_pools_next_deadline(h->pools);
+	if (next == INT64_MAX) {
+		vfo_loop_update_timer(h->loop, h->expire_timer, -1);
+		return;
+	}
+	delay = next - vfo_wall_ms();
+	if (delay < 1)
+		delay = 1;
+	if (delay > INT_MAX)
+		delay = INT_MAX;
+	vfo_loop_update_timer(h->loop, h->expire_timer, (int)delay);
+}
+
+static void vf_event(struct vfo_hostd *h, const char *event, const struct vfo_pool_vf *vf)
+{
+	json_object *o = vfo_hostd_vf_json(h, vf);
+
+	vfo_hostd_event(h, event, o);
+	json_object_put(o);
+}
+
+int vfo_hostd_reserve(struct vfo_hostd *h, const char *pool, const struct vfo_owner *o, int numa,
+		      int64_t timeout_ms, json_object *data)
+{
+	int idx = vfo_pools_find_pool(h->pools, pool);
+	json_object *before;
+	int64_t deadline;
+	int id, r;
+
+	if (idx < 0)
+		return -ENOENT;
+	if (timeout_ms <= 0)
+		timeout_ms = h->cfg->reservation_timeout_ms;
+	deadline = vfo_wall_ms() + timeout_ms;
+	before = vfo_pools_to_json(h->pools);
+	if (!before)
+		return -ENOMEM;
+	id = vfo_pools_reserve(h->pools, idx, o, numa, 0, deadline);
+	if (id < 0)
+		goto out;
+	if (data)
+		vfo_pools_set_data(h->pools, id, json_object_get(data));
+	r = commit(h, before);
+	if (r < 0) {
+		id = r;
+		goto out;
+	}
+	/* A retry by the same owner gets the same VF, maybe assigned. */
+	if (vfo_pools_vf(h->pools, id)->state == VFO_VF_RESERVED) {
+		h->st.reserved++;
+		vfo_info(COMP, "reserved VF %s of pool %s for %s/%s",
+			 vfo_pools_vf(h->pools, id)->addr, pool, o->uuid, o->pair);
+		vf_event(h, "vf-reserved", vfo_pools_vf(h->pools, id));
+	}
+	arm_expiry(h);
+out:
+	json_object_put(before);
+	return id;
+}
+
+int vfo_hostd_assign(struct vfo_hostd *h, const struct vfo_owner *o)
+{
+	json_object *before = vfo_pools_to_json(h->pools);
+	const struct vfo_pool_vf *vf;
+	int id, r;
+
+	if (!before)
+		return -ENOMEM;
+	id = vfo_pools_assign(h->pools, o);
+	if (id < 0)
+		goto out;
+	r = commit(h, before);
+	if (r < 0) {
+		id = r;
+		goto out;
+	}
+	vf = vfo_pools_vf(h->pools, id);
+	h->st.assigned++;
+	vfo_info(COMP, "assigned VF %s of pool %s to %s/%s", vf->addr,
+		 vfo_pools_pool_name(h->pools, vf->pool), o->uuid, o->pair);
+	vf_event(h, "vf-assigned", vf);
+	arm_expiry(h);
+out:
+	json_object_put(before);
+	return id;
+}
+
+static bool owned_by(const struct vfo_pool_vf *vf, const char *uuid, const char *pair)
+{
+	return !vf->gone && vf->state != VFO_VF_FREE && !strcasecmp(vf->owner.uuid, uuid) &&
+	       (!pair || !strcmp(vf->owner.pair, pair));
+}
+
+int vfo_hostd_release(struct vfo_hostd *h, const char *uuid, const char *pair)
+{
+	size_t n_vfs = vfo_pools_n_vfs(h->pools), n = 0;
+	json_object *before, **gone;
+	int r;
+
+	gone = calloc(n_vfs ? n_vfs : 1, sizeof(*gone));
+	before = vfo_pools_to_json(h->pools);
+	if (!gone || !before) {
+		free(gone);
+		json_object_put(before);
+		return -ENOMEM;
+	}
+	for (size_t id = 0; id < n_vfs; id++) {
+		const struct vfo_pool_vf *vf = vfo_pools_vf(h->pools, id);
+
+		if (!owned_by(vf, uuid, pair))
+			continue;
+		/* Described before the release wipes the owner. */
+		gone[n++] = vfo_hostd_vf_json(h, vf);
+		vfo_pools_release_vf(h->pools, id);
+	}
+	r = n ? commit(h, before) : -ENOENT;
+	for (size_t i = 0; i < n; i++) {
+		if (!r) {
+			h->st.released++;
+			vfo_info(COMP, "released VF %s of %s/%s",
+				 json_object_get_string(json_object_object_get(gone[i], "addr")),
+				 uuid,
+				 json_object_get_string(json_object_object_get(gone[i], "pair")));
+			vfo_hostd_event(h, "vf-released", gone[i]);
+		}
+		json_object_put(gone[i]);
+	}
+	free(gone);
+	json_object_put(before);
+	if (!r)
+		arm_expiry(h);
+	return r < 0 ? r : (int)n;
+}
+
+struct expired {
+	json_object *list;
+	struct vfo_hostd *h;
+};
+
+static void on_expire(const struct vfo_pool_vf *vf, void *opaque)
+{
+	struct expired *ex = opaque;
+
+	json_object_array_add(ex->list, vfo_hostd_vf_json(ex->h, vf));
+}
+
+int vfo_hostd_expire(struct vfo_hostd *h, int64_t now_wall_ms)
+{
+	struct expired ex = { .list = json_object_new_array(), .h = h };
+	json_object *before = vfo_pools_to_json(h->pools);
+	int n, r = 0;
+
+	if (!ex.list || !before) {
+		json_object_put(ex.list);
+		json_object_put(before);
+		return -ENOMEM;
+	}
+	n = vfo_pools_expire(h->pools, now_wall_ms, on_expire, &ex);
+	if (n > 0)
+		r = commit(h, before);
+	for (int i = 0; !r && i < n; i++) {
+		json_object *vf = json_object_array_get_idx(ex.list, i);
+
+		h->st.expired++;
+		vfo_notice(COMP, "reservation of VF %s by %s/%s expired",
+			   json_object_get_string(json_object_object_get(vf, "addr")),
+			   json_object_get_string(json_object_object_get(vf, "domain")),
+			   json_object_get_string(json_object_object_get(vf, "pair")));
+		vfo_hostd_event(h, "vf-expired", vf);
+	}
+	json_object_put(ex.list);
+	json_object_put(before);
+	arm_expiry(h);
+	return r < 0 ? r : n;
+}
+
+/* ---- inventory --------------------------------------------------------- */
+
+static int scan(struct vfo_hostd *h, struct vfo_inventory **out)
+{
+	int64_t t0 = vfo_now_us();
+	int r = vfo_inventory_scan(h->cfg->sysfs_root, out);
+
+	if (r == -ENOENT) {
+		/* No PCI bus at all (a container, an emulated-only host):
+		 * an empty inventory, said once per scan. */
+		vfo_warn(COMP, "%s/bus/pci/devices does not exist: no SR-IOV devices",
+			 h->cfg->sysfs_root);
+		*out = calloc(1, sizeof(**out));
+		r = *out ? 0 : -ENOMEM;
+	}
+	if (r < 0) {
+		vfo_err(COMP, "cannot scan %s: %s", h->cfg->sysfs_root, strerror(-r));
+		return r;
+	}
+	h->st.scans++;
+	h->st.last_scan_us = vfo_now_us() - t0;
+	h->st.last_scan_wall_ms = vfo_wall_ms();
+	return 0;
+}
+
+/* sriov_numvfs can only go from 0 to N: a change is 0 first, then N. */
+static int set_numvfs(struct vfo_hostd *h, const struct vfo_inv_pf *pf, int n)
+{
+	char path[PATH_MAX], val[16];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/sriov_numvfs", h->cfg->sysfs_root,
+		 pf->addr);
+	if (n > pf->totalvfs) {
+		vfo_err(COMP, "PF %s supports %d VFs, not %d", pf->addr, pf->totalvfs, n);
+		return -ERANGE;
+	}
+	if (pf->numvfs) {
+		r = vfo_write_file(path, "0");
+		if (r < 0)
+			goto fail;
+	}
+	snprintf(val, sizeof(val), "%d", n);
+	r = vfo_write_file(path, val);
+	if (r < 0)
+		goto fail;
+	vfo_notice(COMP, "PF %s (%s): sriov_numvfs %d -> %d", pf->addr, pf->netdev, pf->numvfs, n);
+	return 0;
+fail:
+	vfo_err(COMP, "cannot write %s: %s", path, strerror(-r));
+	return r;
+}
+
+/* Returns how many PFs were changed. */
+static int enable_numvfs(struct vfo_hostd *h)
+{
+	int changed = 0;
+
+	for (size_t i = 0; i < h->cfg->n_pools; i++) {
+		const struct vfo_hostd_pool_cfg *pc = &h->cfg->pools[i];
+
+		if (pc->backend != VFO_HOSTD_BACKEND_SRIOV || pc->numvfs < 0)
+			continue;
+		for (size_t j = 0; j < pc->n_pfs; j++) {
+			const struct vfo_inv_pf *pf = vfo_inventory_find_pf(h->inv, pc->pfs[j].pf);
+
+			if (!pf || pf->numvfs == pc->numvfs)
+				continue;
+			if (!set_numvfs(h, pf, pc->numvfs))
+				changed++;
+		}
+	}
+	return changed;
+}
+
+static json_object *changes_json(const struct vfo_inv_change *c, size_t n)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < n && i < 64; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "type",
+				       json_object_new_string(vfo_inv_change_type_str(c[i].type)));
+		json_object_object_add(o, "pf", json_object_new_string(c[i].pf_addr));
+		if (c[i].vf_addr[0])
+			json_object_object_add(o, "vf", json_object_new_string(c[i].vf_addr));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+int vfo_hostd_rescan(struct vfo_hostd *h, const char *why)
+{
+	struct vfo_inventory *inv;
+	struct vfo_inv_change *ch = NULL;
+	json_object *snapshot, *ev;
+	size_t n = 0, dropped = 0;
+	int r;
+
+	r = scan(h, &inv);
+	if (r < 0)
+		return r;
+	r = vfo_inventory_diff(h->inv, inv, &ch, &n);
+	if (r < 0 || !n) {
+		vfo_dbg(COMP, "rescan (%s): no change", why);
+		vfo_inventory_free(inv);
+		free(ch);
+		return r < 0 ? r : 0;
+	}
+	h->st.inventory_changes += n;
+	vfo_info(COMP, "rescan (%s): %zu change(s), %zu PF(s), %zu VF(s)", why, n, inv->n_pfs,
+		 vfo_inventory_count_vfs(inv));
+	for (size_t i = 0; i < n; i++)
+		vfo_dbg(COMP, "  %s %s %s", vfo_inv_change_type_str(ch[i].type), ch[i].pf_addr,
+			ch[i].vf_addr);
+	snapshot = vfo_pools_to_json(h->pools);
+	r = snapshot ? rebuild(h, inv, snapshot, &dropped) : -ENOMEM;
+	json_object_put(snapshot);
+	if (r < 0) {
+		vfo_inventory_free(inv);
+		free(ch);
+		return r;
+	}
+	vfo_inventory_free(h->inv);
+	h->inv = inv;
+	if (dropped)
+		vfo_hostd_persist(h);
+	ev = json_object_new_object();
+	json_object_object_add(ev, "reason", json_object_new_string(why));
+	json_object_object_add(ev, "pfs", json_object_new_int64(inv->n_pfs));
+	json_object_object_add(ev, "vfs", json_object_new_int64(vfo_inventory_count_vfs(inv)));
+	json_object_object_add(ev, "dropped", json_object_new_int64(dropped));
+	json_object_object_add(ev, "changes", changes_json(ch, n));
+	vfo_hostd_event(h, "inventory-changed", ev);
+	json_object_put(ev);
+	free(ch);
+	arm_expiry(h);
+	return (int)n;
+}
+
+/* ---- core init/fini ---------------------------------------------------- */
+
+static int load_state(struct vfo_hostd *h, json_object **out)
+{
+	struct vfo_state_info info;
+	int r;
+
+	*out = NULL;
+	r = vfo_state_load(h->state_path, VFO_POOL_STATE_VERSION, out, &info);
+	if (r == -ENOENT) {
+		vfo_info(COMP, "no state in %s: starting with every VF free", h->state_path);
+		return 0;
+	}
+	if (r == -EINVAL) {
+		/* Loud, but not fatal: the file is kept aside for a human,
+		 * and reconcile with libvirt can re-learn assignments. */
+		vfo_err(COMP,
+			"STATE FILE %s WAS CORRUPT (%s): moved to %s; starting with EMPTY allocation state",
+			h->state_path, info.why, info.moved_to);
+		vfo_sd_status("started with empty state: state file was corrupt");
+		return 0;
+	}
+	if (r < 0)
+		vfo_err(COMP, "cannot use state file %s: %s; refusing to start", h->state_path,
+			r == -EPROTONOSUPPORT ? info.why : strerror(-r));
+	return r;
+}
+
+/* JSON, but not allocation state we can read: the same treatment as a
+ * corrupt file (kept aside, loud, start empty), never a silent drop. */
+static int state_unusable(struct vfo_hostd *h, size_t *dropped)
+{
+	char aside[PATH_MAX + 32];
+
+	snprintf(aside, sizeof(aside), "%s.corrupt-%lld", h->state_path,
+		 (long long)(vfo_wall_ms() / 1000));
+	if (rename(h->state_path, aside) < 0) {
+		vfo_err(COMP, "cannot move %s aside: %m; refusing to start", h->state_path);
+		return -EIO;
+	}
+	vfo_err(COMP,
+		"STATE FILE %s IS NOT VALID ALLOCATION STATE: moved to %s; starting with EMPTY allocation state",
+		h->state_path, aside);
+	vfo_sd_status("started with empty state: state file was unusable");
+	return rebuild(h, h->inv, NULL, dropped);
+}
+
+static int mkdir_p(const char *dir, mode_t mode)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int vfo_hostd_core_init(struct vfo_hostd *h, const char *config_path)
+{
+	json_object *state = NULL;
+	size_t dropped = 0;
+	int r;
+
+	h->config_path = strdup(config_path);
+	if (!h->config_path)
+		return -ENOMEM;
+	r = vfo_hostd_config_load(config_path, NULL, NULL, &h->cfg);
+	if (r < 0) {
+		vfo_err(COMP, "%s: configuration refused; not starting", config_path);
+		goto err_path;
+	}
+	if (snprintf(h->state_path, sizeof(h->state_path), "%s/%s", h->cfg->state_dir,
+		     VFO_HOSTD_STATE_FILE) >= (int)sizeof(h->state_path)) {
+		r = -ENAMETOOLONG;
+		goto err_cfg;
+	}
+	r = mkdir_p(h->cfg->state_dir, 0700);
+	if (r < 0) {
+		vfo_err(COMP, "cannot create %s: %s", h->cfg->state_dir, strerror(-r));
+		goto err_cfg;
+	}
+	r = scan(h, &h->inv);
+	if (r < 0)
+		goto err_cfg;
+	if (enable_numvfs(h) > 0) {
+		vfo_inventory_free(h->inv);
+		h->inv = NULL;
+		r = scan(h, &h->inv);
+		if (r < 0)
+			goto err_cfg;
+	}
+	r = load_state(h, &state);
+	if (r < 0)
+		goto err_inv;
+	r = rebuild(h, h->inv, state, &dropped);
+	if (r == -EINVAL && state)
+		r = state_unusable(h, &dropped);
+	json_object_put(state);
+	if (r < 0)
+		goto err_inv;
+	/* Written at once: the disk agrees with what reconcile kept, and an
+	 * unwritable state directory stops us here, not at the first VF. */
+	r = vfo_hostd_persist(h);
+	if (r < 0)
+		goto err_pools;
+	vfo_info(COMP, "%zu pool(s), %zu VF(s), %zu PF(s) in sysfs%s", vfo_pools_n_pools(h->pools),
+		 vfo_pools_n_vfs(h->pools), h->inv->n_pfs,
+		 dropped ? "; some persisted allocations dropped" : "");
+	return 0;
+
+err_pools:
+	vfo_pools_free(h->pools);
+	h->pools = NULL;
+err_inv:
+	vfo_inventory_free(h->inv);
+	h->inv = NULL;
+err_cfg:
+	vfo_hostd_config_free(h->cfg);
+	h->cfg = NULL;
+err_path:
+	free(h->config_path);
+	h->config_path = NULL;
+	return r;
+}
+
+void vfo_hostd_core_fini(struct vfo_hostd *h)
+{
+	vfo_pools_free(h->pools);
+	h->pools = NULL;
+	vfo_inventory_free(h->inv);
+	h->inv = NULL;
+	vfo_hostd_config_free(h->cfg);
+	h->cfg = NULL;
+	free(h->config_path);
+	h->config_path = NULL;
+}
+
+/* ---- loop plumbing ----------------------------------------------------- */
+
+void vfo_hostd_event(struct vfo_hostd *h, const char *event, json_object *fields)
+{
+	if (h->ctl)
+		vfo_ctl_broadcast(h->ctl, event, fields);
+}
+
+static void expire_cb(struct vfo_loop *l, int id, void *opaque)
+{
+	(void)l;
+	(void)id;
+	vfo_hostd_expire(opaque, vfo_wall_ms());
+}
+
+static void rescan_cb(struct vfo_loop *l, int id, void *opaque)
+{
+	(void)l;
+	(void)id;
+	vfo_hostd_rescan(opaque, "udev");
+}
+
+static void watchdog_cb(struct vfo_loop *l, int id, void *opaque)
+{
+	(void)l;
+	(void)id;
+	(void)opaque;
+	vfo_sd_watchdog();
+}
+
+static void signal_cb(struct vfo_loop *l, int signo, void *opaque)
+{
+	struct vfo_hostd *h = opaque;
+
+	(void)l;
+	switch (signo) {
+	case SIGHUP:
+		vfo_sd_reloading();
+		vfo_hostd_rescan(h, "SIGHUP");
+		vfo_sd_ready();
+		break;
+	case SIGUSR1:
+		vfo_log_toggle_debug();
+		vfo_notice(COMP, "log level now %s", vfo_log_level_to_string(vfo_log_get_level()));
+		break;
+	case SIGTERM:
+	case SIGINT:
+		vfo_notice(COMP, "%s: shutting down", signo == SIGTERM ? "SIGTERM" : "SIGINT");
+		vfo_sd_stopping();
+		break;
+	default:
+		break;
+	}
+}
+
+/* PCI add/remove, driver bind/unbind, netdev add/remove/rename: rescan
+ * once the burst is over. */
+static void udev_cb(struct vfo_loop *l, int id, int fd, unsigned int events, void *opaque)
+{
+	struct vfo_hostd *h = opaque;
+	struct udev_device *d;
+
+	(void)id;
+	(void)fd;
+	(void)events;
+	while ((d = udev_monitor_receive_device(h->udev_mon))) {
+		const char *action = udev_device_get_action(d);
+
+		h->st.udev_events++;
+		vfo_dbg(COMP, "udev %s %s %s", action ? action : "?", udev_device_get_subsystem(d),
+			udev_device_get_sysname(d));
+		if (action && (!strcmp(action, "add") || !strcmp(action, "remove") ||
+			       !strcmp(action, "bind") || !strcmp(action, "unbind") ||
+			       !strcmp(action, "move")))
+			vfo_loop_update_timer(l, h->rescan_timer, (int)h->cfg->rescan_delay_ms);
+		udev_device_unref(d);
+	}
+}
+
+static int udev_init(struct vfo_hostd *h)
+{
+	int r, fd;
+
+	h->udev = udev_new();
+	if (!h->udev)
+		return -ENOMEM;
+	h->udev_mon = udev_monitor_new_from_netlink(h->udev, "udev");
+	if (!h->udev_mon) {
+		r = -errno ? -errno : -EIO;
+		goto err_udev;
+	}
+	if (udev_monitor_filter_add_match_subsystem_devtype(h->udev_mon, "pci", NULL) < 0 ||
+	    udev_monitor_filter_add_match_subsystem_devtype(h->udev_mon, "net", NULL) < 0 ||
+	    udev_monitor_enable_receiving(h->udev_mon) < 0) {
+		r = -EIO;
+		goto err_mon;
+	}
+	fd = udev_monitor_get_fd(h->udev_mon);
+	r = vfo_loop_add_fd(h->loop, "udev", fd, VFO_EV_IN, udev_cb, h, NULL);
+	if (r < 0)
+		goto err_mon;
+	h->udev_watch = r;
+	return 0;
+
+err_mon:
+	udev_monitor_unref(h->udev_mon);
+	h->udev_mon = NULL;
+err_udev:
+	udev_unref(h->udev);
+	h->udev = NULL;
+	return r;
+}
+
+static void udev_fini(struct vfo_hostd *h)
+{
+	if (h->udev_watch > 0)
+		vfo_loop_remove_fd(h->loop, h->udev_watch);
+	h->udev_watch = 0;
+	udev_monitor_unref(h->udev_mon);
+	h->udev_mon = NULL;
+	udev_unref(h->udev);
+	h->udev = NULL;
+}
+
+static int ctl_init(struct vfo_hostd *h)
+{
+	struct vfo_ctl_cfg cc;
+
+	vfo_ctl_cfg_init(&cc);
+	cc.path = h->cfg->socket;
+	cc.group = h->cfg->group;
+	cc.max_clients = h->cfg->max_clients;
+	cc.conn.max_line = h->cfg->ctl_max_line;
+	cc.conn.max_queue = h->cfg->ctl_max_queue;
+	cc.conn.rate = h->cfg->ctl_rate;
+	cc.conn.burst = h->cfg->ctl_burst;
+	cc.table = vfo_hostd_cmd_table(h);
+	return vfo_ctl_new(h->loop, &cc, &h->ctl);
+}
+
+static int timers_init(struct vfo_hostd *h)
+{
+	uint64_t wd = vfo_sd_watchdog_ms();
+	int r;
+
+	r = vfo_loop_add_timer(h->loop, "expire", -1, VFO_TIMER_ONESHOT, expire_cb, h, NULL);
+	if (r < 0)
+		return r;
+	h->expire_timer = r;
+	r = vfo_loop_add_timer(h->loop, "rescan", -1, VFO_TIMER_ONESHOT, rescan_cb, h, NULL);
+	if (r < 0)
+		return r;
+	h->rescan_timer = r;
+	if (wd) {
+		r = vfo_loop_add_timer(h->loop, "watchdog", (int)(wd / 2), 0, watchdog_cb, h, NULL);
+		if (r < 0)
+			return r;
+		h->watchdog_timer = r;
+	}
+	return 0;
+}
+
+static void timers_fini(struct vfo_hostd *h)
+{
+	if (h->expire_timer > 0)
+		vfo_loop_remove_timer(h->loop, h->expire_timer);
+	if (h->rescan_timer > 0)
+		vfo_loop_remove_timer(h->loop, h->rescan_timer);
+	if (h->watchdog_timer > 0)
+		vfo_loop_remove_timer(h->loop, h->watchdog_timer);
+	h->expire_timer = h->rescan_timer = h->watchdog_timer = 0;
+}
+
+int vfo_hostd_init(struct vfo_hostd *h, const struct vfo_hostd_opts *o)
+{
+	int r;
+
+	memset(h, 0, sizeof(*h));
+	h->started_ms = vfo_now_ms();
+	/* First, so every later thread (libudev has none, libvirt will)
+	 * inherits the blocked signal mask. */
+	r = vfo_loop_new(&h->loop);
+	if (r < 0)
+		return r;
+	r = vfo_hostd_core_init(h, o->config_path);
+	if (r < 0)
+		goto err_loop;
+	if (!o->debug)
+		vfo_log_set_level(h->cfg->log_level);
+	r = timers_init(h);
+	if (r < 0)
+		goto err_timers;
+	r = ctl_init(h);
+	if (r < 0)
+		goto err_timers;
+	if (h->cfg->udev) {
+		r = udev_init(h);
+		if (r < 0)
+			vfo_warn(COMP,
+				 "no udev monitor (%s): rescan on SIGHUP or 'vfoctl rescan' only",
+				 strerror(-r));
+	}
+	vfo_loop_set_signal_cb(h->loop, signal_cb, h);
+	arm_expiry(h);
+	/* Reservations that ran out while we were down go now. */
+	vfo_hostd_expire(h, vfo_wall_ms());
+	vfo_sd_ready();
+	vfo_sd_status("serving");
+	vfo_notice(COMP, "vfo-hostd %s ready: %s", PACKAGE_VERSION, h->cfg->socket);
+	return 0;
+
+err_timers:
+	timers_fini(h);
+	vfo_hostd_core_fini(h);
+err_loop:
+	vfo_loop_free(h->loop);
+	h->loop = NULL;
+	return r;
+}
+
+void vfo_hostd_fini(struct vfo_hostd *h)
+{
+	udev_fini(h);
+	vfo_ctl_free(h->ctl);
+	h->ctl = NULL;
+	timers_fini(h);
+	vfo_hostd_core_fini(h);
+	vfo_loop_free(h->loop);
+	h->loop = NULL;
+}
+
+int vfo_hostd_run(struct vfo_hostd *h)
+{
+	int r = vfo_loop_run(h->loop);
+
+	vfo_sd_stopping();
+	return r;
+}

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * vfo-sock: talk to a line-oriented UNIX stream socket from a shell script
+ * (the host side of a guest's virtio-serial port, a control socket), with
+ * a deadline, so that tests need neither socat nor python.
+ *
+ *   vfo-sock [-w SECONDS] [-n LINES] [-r] SOCKET [DATA...]
+ *
+ * Connects to SOCKET, sends each DATA followed by '\n' (with -r: as is, no
+ * newline; a DATA of "-" sends standard input verbatim), and copies what
+ * comes back to stdout until LINES complete lines arrived, the peer closed
+ * or SECONDS (default 2, fractions allowed) passed. LINES defaults to the
+ * number of DATA that contain "\"id\"" (requests that get a reply); with
+ * -n 0 it reads until the deadline or EOF. Sending and receiving are
+ * interleaved, so a peer that stops reading cannot block us past the
+ * deadline. On exit a summary "sent B bytes, received L lines" goes to
+ * stderr.
+ *
+ * Exit: 0 when LINES lines arrived (or LINES is 0), 1 on a short answer,
+ * 2 for a usage error, 3 when the socket cannot be reached.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+struct outbuf {
+	char *data;
+	size_t len, off;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int append(struct outbuf *o, const void *p, size_t n)
+{
+	char *d = realloc(o->data, o->len + n + 1);
+
+	if (!d)
+		return -ENOMEM;
+	memcpy(d + o->len, p, n);
+	o->data = d;
+	o->len += n;
+	return 0;
+}
+
+static int append_fd(struct outbuf *o, int fd)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (append(o, buf, (size_t)n))
+			return -ENOMEM;
+	return n < 0 ? -errno : 0;
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: vfo-sock [-w SECONDS] [-n LINES] [-r] SOCKET [DATA...]\n"
+	      "  -w  give up after SECONDS (default 2)\n"
+	      "  -n  stop after LINES reply lines (default: DATA with \"id\")\n"
+	      "  -r  send DATA as is, without a newline after each\n"
+	      "  DATA \"-\" sends standard input verbatim\n",
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct outbuf out = { 0 };
+	double wait_s = 2.0;
+	long want = -1, lines = 0;
+	bool raw = false;
+	unsigned long long received = 0;
+	long long deadline;
+	int opt, fd, i;
+	char *end;
+
+	while ((opt = getopt(argc, argv, "w:n:rh")) != -1) {
+		switch (opt) {
+		case 'w':
+			wait_s = strtod(optarg, &end);
+			if (*end || wait_s < 0 || wait_s > 3600) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'n':
+			want = strtol(optarg, &end, 10);
+			if (*end || want < 0) {
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'r':
+			raw = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc || strlen(argv[optind]) >= sizeof(sa.sun_path)) {
+		usage(stderr);
+		return 2;
+	}
+	memcpy(sa.sun_path, argv[optind], strlen(argv[optind]) + 1);
+	for (i = optind + 1; i < argc; i++) {
+		int ret;
+
+		if (!strcmp(argv[i], "-")) {
+			ret = append_fd(&out, STDIN_FILENO);
+		} else {
+			ret = append(&out, argv[i], strlen(argv[i]));
+			if (!ret && !raw)
+				ret = append(&out, "\n", 1);
+			if (want < 0 && strstr(argv[i], "\"id\""))
+				lines++;
+		}
+		if (ret) {
+			fprintf(stderr, "vfo-sock: reading input: %s\n",
+				strerror(-ret));
+			return 2;
+		}
+	}
+	if (want < 0)
+		want = lines;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fprintf(stderr, "vfo-sock: %s: %s\n", sa.sun_path,
+			strerror(errno));
+		return 3;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	deadline = now_ms() + (long long)(wait_s * 1000);
+	lines = 0;
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long long left = deadline - now_ms();
+		char buf[65536];
+		ssize_t n;
+
+		if ((want && lines >= want) || left <= 0)
+			break;
+		if (out.off < out.len)
+			p.events |= POLLOUT;
+		if (poll(&p, 1, (int)left) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p.revents & POLLOUT) {
+			n = send(fd, out.data + out.off, out.len - out.off,
+				 MSG_NOSIGNAL);
+			if (n > 0)
+				out.off += (size_t)n;
+			else if (n < 0 && errno != EAGAIN)
+				out.len = out.off; /* peer gone: stop sending */
+		}
+		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = read(fd, buf, sizeof(buf));
+			if (n == 0 || (n < 0 && errno != EAGAIN))
+				break;
+			if (n > 0) {
+				fwrite(buf, 1, (size_t)n, stdout);
+				received += (unsigned long long)n;
+				for (ssize_t k = 0; k < n; k++)
+					lines += buf[k] == '\n';
+			}
+		}
+	}
+	fflush(stdout);
+	fprintf(stderr, "vfo-sock: sent %zu of %zu bytes, received %llu bytes, %ld lines\n",
+		out.off, out.len, received, lines);
+	close(fd);
+	free(out.data);
+	return !want || lines >= want ? 0 : 1;
+}
