@@ -286,14 +286,28 @@ static int h_assign(void *ctx, const struct vfo_proto_req *req, json_object **re
 {
 	struct vfo_hostd *h = ctx;
 	struct vfo_owner o;
-	int id;
+	char *xml = NULL;
+	int id, r;
 
 	if (owner_from(req->args, &o, err) < 0)
 		return -EINVAL;
 	id = vfo_hostd_assign(h, &o);
 	if (id < 0)
 		return alloc_error(id, NULL, &o, err);
-	return reply_vf(h, id, result);
+	/* Assigned means configured for the pair: the reply carries the
+	 * device XML to plug. A VF that cannot be configured is not kept. */
+	r = vfo_hostd_vf_prepare(h, &o, &xml);
+	if (r < 0) {
+		vfo_hostd_release(h, o.uuid, o.pair);
+		vfo_proto_err_set(err, vfo_proto_code_from_errno(r),
+				  "VF could not be configured for %s/%.64s: %s", o.uuid, o.pair,
+				  strerror(-r));
+		return r;
+	}
+	r = reply_vf(h, id, result);
+	json_object_object_add(*result, "xml", json_object_new_string(xml));
+	free(xml);
+	return r;
 }
 
 static int h_release(void *ctx, const struct vfo_proto_req *req, json_object **result,

@@ -325,6 +325,9 @@ int vfo_hostd_release(struct vfo_hostd *h, const char *uuid, const char *pair)
 			continue;
 		/* Described before the release wipes the owner. */
 		gone[n++] = vfo_hostd_vf_json(h, vf);
+		/* Restored and scrubbed before it is free: a crash in between
+		 * leaves it owned, and the next release scrubs again. */
+		vfo_hostd_vf_unprepare(h, (int)id);
 		vfo_pools_release_vf(h->pools, id);
 	}
 	r = n ? commit(h, before) : -ENOENT;
@@ -864,6 +867,9 @@ int vfo_hostd_init(struct vfo_hostd *h, const struct vfo_hostd_opts *o)
 		goto err_loop;
 	if (!o->debug)
 		vfo_log_set_level(h->cfg->log_level);
+	r = vfo_hostd_backends_init(h);
+	if (r < 0)
+		goto err_core;
 	r = timers_init(h);
 	if (r < 0)
 		goto err_timers;
@@ -888,6 +894,8 @@ int vfo_hostd_init(struct vfo_hostd *h, const struct vfo_hostd_opts *o)
 
 err_timers:
 	timers_fini(h);
+	vfo_hostd_backends_fini(h);
+err_core:
 	vfo_hostd_core_fini(h);
 err_loop:
 	vfo_loop_free(h->loop);
@@ -901,6 +909,7 @@ void vfo_hostd_fini(struct vfo_hostd *h)
 	vfo_ctl_free(h->ctl);
 	h->ctl = NULL;
 	timers_fini(h);
+	vfo_hostd_backends_fini(h);
 	vfo_hostd_core_fini(h);
 	vfo_loop_free(h->loop);
 	h->loop = NULL;

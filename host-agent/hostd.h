@@ -34,6 +34,7 @@
 
 struct udev;
 struct udev_monitor;
+struct vfo_backend;
 
 struct vfo_hostd_opts {
 	const char *config_path;
@@ -59,6 +60,7 @@ struct vfo_hostd {
 
 	struct vfo_inventory *inv;
 	struct vfo_pools *pools;
+	struct vfo_backend **backends; /* one per configured pool, in order */
 
 	struct vfo_loop *loop;
 	struct vfo_ctl *ctl;
@@ -106,6 +108,15 @@ int vfo_hostd_assign(struct vfo_hostd *h, const struct vfo_owner *o);
 int vfo_hostd_release(struct vfo_hostd *h, const char *uuid, const char *pair);
 /* Free reservations past their deadline (wall clock). */
 int vfo_hostd_expire(struct vfo_hostd *h, int64_t now_wall_ms);
+
+/* Backends (hostd-vf.c): one per pool. */
+int vfo_hostd_backends_init(struct vfo_hostd *h);
+void vfo_hostd_backends_fini(struct vfo_hostd *h);
+/* Configure the owner's VF for its pair (MAC from the reservation, the
+ * pool's VLAN and policies; once) and give its libvirt device XML. */
+int vfo_hostd_vf_prepare(struct vfo_hostd *h, const struct vfo_owner *o, char **xml);
+/* Restore and scrub VF id if a backend configured it. */
+void vfo_hostd_vf_unprepare(struct vfo_hostd *h, int id);
 
 /* Write the allocation state now. */
 int vfo_hostd_persist(struct vfo_hostd *h);

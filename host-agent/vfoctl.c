@@ -55,6 +55,7 @@ struct opts {
 	int numa;
 	long count; /* events: stop after this many; 0: never */
 	long res_timeout_ms;
+	const char *mac; /* reserve: the MAC the pair's VF will carry */
 };
 
 struct reader {
@@ -73,7 +74,8 @@ static void usage(FILE *f)
 	      "  pools                        pools and their counts\n"
 	      "  vfs [POOL]                   every VF (of POOL) and its owner\n"
 	      "  reserve POOL DOMAIN PAIR     reserve a VF for DOMAIN (UUID) and PAIR\n"
-	      "  assign DOMAIN PAIR           turn the reservation into an assignment\n"
+	      "  assign DOMAIN PAIR           assign the reserved VF and configure it for\n"
+	      "                               the pair; prints its libvirt device XML\n"
 	      "  release DOMAIN [PAIR]        free the VFs of DOMAIN (or of one pair)\n"
 	      "  rescan                       rescan the SR-IOV inventory now\n"
 	      "  events                       print events as they happen\n"
@@ -84,6 +86,7 @@ static void usage(FILE *f)
 	      "  -t, --timeout S     seconds to wait for the reply (default 10, 0: forever)\n"
 	      "      --numa N        reserve: prefer VFs on NUMA node N\n"
 	      "      --expire-ms MS  reserve: reservation lifetime\n"
+	      "      --mac MAC       reserve: the pair's MAC (needed to assign)\n"
 	      "  -n, --count N       events: exit after N events\n"
 	      "  -h, --help          this text\n"
 	      "  -V, --version       print the version\n"
@@ -431,6 +434,8 @@ static int build_args(const struct opts *o, int argc, char **argv, const char **
 		if (o->res_timeout_ms > 0)
 			json_object_object_add(*args, "timeout_ms",
 					       json_object_new_int64(o->res_timeout_ms));
+		if (o->mac)
+			ADD("mac", o->mac);
 	} else if (!strcmp(c, "assign")) {
 		NEED(2, 2);
 		ADD("domain", argv[1]);
@@ -469,6 +474,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "numa", required_argument, NULL, 'N' },
 		{ "expire-ms", required_argument, NULL, 'E' },
+		{ "mac", required_argument, NULL, 'M' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -499,6 +505,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (parse_long(optarg, 1, 86400000L, &v) < 0)
 				goto bad;
 			o->res_timeout_ms = v;
+			break;
+		case 'M':
+			o->mac = optarg;
 			break;
 		case 'n':
 			if (parse_long(optarg, 1, 1000000000L, &v) < 0)

@@ -102,8 +102,16 @@ ctl --json events --count 3 >"$TMP/events.txt" 2>&1 &
 EVPID=$!
 sleep 0.3
 check "reserve net1" ctl reserve net1 $UA p0 --numa 0
-check "reserve demo" ctl reserve demo $UA p1
-check "assign p0" ctl assign $UA p0
+check "reserve demo" ctl reserve demo $UA p1 --mac 52:54:00:00:00:11
+rc=0
+ctl assign $UA p0 >"$TMP/assign0.txt" 2>&1 || rc=$?
+check "assign p0 (no MAC, fake PF): refused, exit 1" [ $rc -eq 1 ]
+check "assign p0: the reason is given" grep -q "could not be configured" "$TMP/assign0.txt"
+check "assign p0: VF not kept" sh -c "! ctl vfs net1 | grep -q ' p0 '"
+check "reserve net1 again" ctl reserve net1 $UA p0 --numa 0
+check "assign p1 (emulated)" ctl --json assign $UA p1 >"$TMP/assign1.json"
+check "assign p1: device XML in the reply" grep -q "interface type=" "$TMP/assign1.json"
+check "assign p1: XML carries the MAC" grep -q "52:54:00:00:00:11" "$TMP/assign1.json"
 rc=0
 ctl reserve nope $UA p2 >/dev/null 2>&1 || rc=$?
 check "reserve in an unknown pool: exit 1" [ $rc -eq 1 ]
@@ -118,8 +126,9 @@ wait $EVPID || rc=$?
 check "events: stream delivered 3 events" [ $rc -eq 0 ]
 check "events: vf-reserved seen" grep -q '"event":"vf-reserved"' "$TMP/events.txt"
 check "events: vf-assigned seen" grep -q '"event":"vf-assigned"' "$TMP/events.txt"
-ctl vfs net1 >"$TMP/vfs.txt"
-check "vfs: p0 assigned" grep -Eq "assigned +$UA +p0" "$TMP/vfs.txt"
+ctl vfs >"$TMP/vfs.txt"
+check "vfs: p1 assigned" grep -Eq "assigned +$UA +p1" "$TMP/vfs.txt"
+check "vfs: p0 reserved" grep -Eq "reserved +$UA +p0" "$TMP/vfs.txt"
 check "state file lists 2 VFs" [ "$(grep -c '"addr"' "$TMP/state/hostd.json")" -eq 2 ]
 
 # ---- restart keeps the assignments --------------------------------------
@@ -127,20 +136,20 @@ check "SIGTERM: clean exit 0" stop
 check "socket removed on exit" [ ! -e "$SOCK" ]
 start
 ctl vfs >"$TMP/vfs2.txt"
-check "restart: p0 still assigned" grep -Eq "assigned +$UA +p0" "$TMP/vfs2.txt"
-check "restart: p1 still reserved" grep -Eq "reserved +$UA +p1" "$TMP/vfs2.txt"
+check "restart: p1 still assigned" grep -Eq "assigned +$UA +p1" "$TMP/vfs2.txt"
+check "restart: p0 still reserved" grep -Eq "reserved +$UA +p0" "$TMP/vfs2.txt"
 
 # ---- rescan after the tree changes: vanished VF dropped ------------------
 addr=$(awk -v u=$UA '$0 ~ u && / p0 /{print $1}' "$TMP/vfs2.txt")
 link=$(for l in "$TMP"/sys/bus/pci/devices/*/virtfn*; do
 	[ "$(basename "$(readlink "$l")")" = "$addr" ] && echo "$l"; done | head -1)
-check "found the assigned VF's virtfn link ($addr)" [ -n "$link" ]
+check "found the reserved VF's virtfn link ($addr)" [ -n "$link" ]
 rm -f "$link"
 ctl --json rescan >"$TMP/rescan.json"
 check "rescan: reports changes" grep -Eq '"changes": [1-9]' "$TMP/rescan.json"
 ctl vfs >"$TMP/vfs3.txt"
 check "rescan: vanished VF's assignment dropped" sh -c "! grep -q ' p0 ' '$TMP/vfs3.txt'"
-check "rescan: the other holding kept" grep -Eq "reserved +$UA +p1" "$TMP/vfs3.txt"
+check "rescan: the other holding kept" grep -Eq "assigned +$UA +p1" "$TMP/vfs3.txt"
 check "rescan: drop logged" grep -q "dropped" "$LOG"
 
 # ---- SIGHUP rescans ------------------------------------------------------
