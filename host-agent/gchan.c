@@ -100,18 +100,31 @@ static void mark_closed(struct vfo_gchan *g)
 		g->ops->closed(g->opaque, g);
 }
 
+static int send_cmd(struct vfo_gchan *g, enum vfo_gchan_cmd cmd, const char *mac);
+
+static void agent_found(struct vfo_gchan *g)
+{
+	if (g->agent)
+		return;
+	g->agent = true;
+	vfo_info(COMP, "%s: guest agent present", g->path);
+	if (g->ops->ready)
+		g->ops->ready(g->opaque, g);
+}
+
 static void answer(struct vfo_gchan *g, struct pending *p, int err, int64_t elapsed)
 {
 	struct pending done = *p;
 
 	p->id = 0;
+	if (done.cmd == VFO_GCHAN_HELLO && err == -ETIMEDOUT && !g->agent) {
+		/* The agent may start long after the guest: keep asking. */
+		send_cmd(g, VFO_GCHAN_HELLO, NULL);
+		return;
+	}
 	if (done.cmd == VFO_GCHAN_HELLO) {
-		if (!err && !g->agent) {
-			g->agent = true;
-			vfo_info(COMP, "%s: guest agent present", g->path);
-			if (g->ops->ready)
-				g->ops->ready(g->opaque, g);
-		}
+		if (!err)
+			agent_found(g);
 		return;
 	}
 	if (g->ops->reply)
@@ -146,6 +159,14 @@ static void on_msg(struct vfo_conn *c, struct vfo_msg *msg, void *opaque)
 			answer(g, p, 0, elapsed);
 		}
 		rearm(g);
+		return;
+	}
+	/* A late answer to an earlier hello (buffered while no agent ran)
+	 * still says an agent is there; anything else unasked is dropped. */
+	if (msg->type == VFO_MSG_REPLY && id <= g->next_id &&
+	    json_object_object_get_ex(msg->result, "version", &v) &&
+	    json_object_object_get_ex(msg->result, "agent", NULL)) {
+		agent_found(g);
 		return;
 	}
 	vfo_dbg(COMP, "%s: reply to unknown id %lld dropped", g->path, (long long)id);

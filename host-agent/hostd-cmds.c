@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "hostd.h"
+#include "orch.h"
 #include "log.h"
 #include "util.h"
 
@@ -151,6 +152,7 @@ json_object *vfo_hostd_status_json(const struct vfo_hostd *h)
 	add_int(o, "expired", h->st.expired);
 	add_int(o, "dropped", h->st.dropped);
 	add_int(o, "udev_events", h->st.udev_events);
+	json_object_object_add(o, "domains", vfo_orch_domains_json((struct vfo_hostd *)h));
 	json_object_object_add(o, "udev", json_object_new_boolean(h->udev_mon != NULL));
 	if (h->ctl) {
 		struct vfo_ctl_stats cs;
@@ -393,6 +395,92 @@ static const struct vfo_proto_arg release_args[] = {
 	{ NULL },
 };
 
+static int h_domains(void *ctx, const struct vfo_proto_req *req, json_object **result,
+		     struct vfo_proto_err *err)
+{
+	*result = json_object_new_object();
+	json_object_object_add(*result, "domains", vfo_orch_domains_json(ctx));
+	return 0;
+}
+
+/* Starts the choreography and answers at once; its steps and outcome are
+ * "migration" events (vfoctl migrate follows them). */
+static int h_migrate(void *ctx, const struct vfo_proto_req *req, json_object **result,
+		     struct vfo_proto_err *err)
+{
+	int r = vfo_orch_migrate(ctx, vfo_proto_arg_str(req->args, "domain", ""),
+				 vfo_proto_arg_str(req->args, "dest", ""),
+				 vfo_proto_arg_bool(req->args, "p2p", true), err);
+
+	if (r < 0)
+		return r;
+	*result = json_object_new_object();
+	json_object_object_add(*result, "started", json_object_new_boolean(true));
+	return 0;
+}
+
+static int h_failover(void *ctx, const struct vfo_proto_req *req, json_object **result,
+		      struct vfo_proto_err *err)
+{
+	const char *to = vfo_proto_arg_str(req->args, "to", "standby");
+	int r;
+
+	if (strcmp(to, "standby") && strcmp(to, "vf")) {
+		vfo_proto_err_set(err, VFO_PROTO_BAD_ARGS, "to must be standby or vf");
+		return -EINVAL;
+	}
+	r = vfo_orch_failover(ctx, vfo_proto_arg_str(req->args, "domain", ""), !strcmp(to, "vf"),
+			      vfo_proto_arg_bool(req->args, "detach", false), err);
+	if (r < 0)
+		return r;
+	*result = json_object_new_object();
+	json_object_object_add(*result, "to", json_object_new_string(to));
+	return 0;
+}
+
+static int drain(void *ctx, const struct vfo_proto_req *req, json_object **result,
+		 struct vfo_proto_err *err, bool undrain)
+{
+	int r = vfo_orch_drain(ctx, vfo_proto_arg_str(req->args, "target", ""), undrain, err);
+
+	if (r < 0)
+		return r;
+	*result = json_object_new_object();
+	json_object_object_add(*result, "domains", json_object_new_int(r));
+	return 0;
+}
+
+static int h_drain(void *ctx, const struct vfo_proto_req *req, json_object **result,
+		   struct vfo_proto_err *err)
+{
+	return drain(ctx, req, result, err, false);
+}
+
+static int h_undrain(void *ctx, const struct vfo_proto_req *req, json_object **result,
+		     struct vfo_proto_err *err)
+{
+	return drain(ctx, req, result, err, true);
+}
+
+static const struct vfo_proto_arg migrate_args[] = {
+	{ "domain", VFO_ARG_STRING, true },
+	{ "dest", VFO_ARG_STRING, true },
+	{ "p2p", VFO_ARG_BOOL, false },
+	{ NULL },
+};
+
+static const struct vfo_proto_arg failover_args[] = {
+	{ "domain", VFO_ARG_STRING, true },
+	{ "to", VFO_ARG_STRING, true },
+	{ "detach", VFO_ARG_BOOL, false },
+	{ NULL },
+};
+
+static const struct vfo_proto_arg drain_args[] = {
+	{ "target", VFO_ARG_STRING, true },
+	{ NULL },
+};
+
 static const struct vfo_proto_cmd hostd_cmds[] = {
 	{ .name = "status", .handler = h_status },
 	{ .name = "pools", .handler = h_pools },
@@ -402,6 +490,11 @@ static const struct vfo_proto_cmd hostd_cmds[] = {
 	{ .name = "release", .handler = h_release, .args = release_args },
 	{ .name = "rescan", .handler = h_rescan },
 	{ .name = "events", .handler = h_events },
+	{ .name = "domains", .handler = h_domains },
+	{ .name = "migrate", .handler = h_migrate, .args = migrate_args },
+	{ .name = "failover", .handler = h_failover, .args = failover_args },
+	{ .name = "drain", .handler = h_drain, .args = drain_args },
+	{ .name = "undrain", .handler = h_undrain, .args = drain_args },
 };
 
 const struct vfo_proto_table *vfo_hostd_cmd_table(struct vfo_hostd *h)

@@ -66,6 +66,7 @@ static const struct vfo_config_key hostd_keys[] = {
 	  .def = "abort",
 	  .choices = policy_choices },
 	{ .name = "retries", .type = VFO_CONFIG_INT, .def = "3", .min = 0, .max = 100 },
+	{ .name = "libvirt_uri", .type = VFO_CONFIG_STRING, .def = "qemu:///system" },
 	{ .name = NULL },
 };
 
@@ -313,7 +314,8 @@ static int cfg_from(const struct vfo_config *vc, struct vfo_hostd_cfg *c)
 	if (dup_str(&c->state_dir, vfo_config_get_string(h, "state_dir")) ||
 	    dup_str(&c->socket, vfo_config_get_string(h, "socket")) ||
 	    dup_str(&c->sysfs_root, vfo_config_get_string(h, "sysfs_root")) ||
-	    dup_str(&c->group, vfo_config_get_string(h, "group")))
+	    dup_str(&c->group, vfo_config_get_string(h, "group")) ||
+	    dup_str(&c->libvirt_uri, vfo_config_get_string(h, "libvirt_uri")))
 		return -ENOMEM;
 	c->log_level = level_values[vfo_config_get_enum(h, "log_level")];
 	c->udev = vfo_config_get_bool(h, "udev");
@@ -414,6 +416,7 @@ void vfo_hostd_config_free(struct vfo_hostd_cfg *c)
 	free(c->socket);
 	free(c->sysfs_root);
 	free(c->group);
+	free(c->libvirt_uri);
 	free(c);
 }
 

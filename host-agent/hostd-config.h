@@ -101,6 +101,7 @@ struct vfo_hostd_cfg {
 	int64_t migrate_timeout_ms;
 	enum vfo_hostd_removal_policy removal_failed_policy;
 	int retries; /* EBUSY and step retries */
+	char *libvirt_uri; /* "" : do not follow libvirt */
 	size_t n_pools;
 	struct vfo_hostd_pool_cfg *pools;
 };

@@ -16,6 +16,7 @@
 #include <libudev.h>
 
 #include "hostd.h"
+#include "orch.h"
 #include "log.h"
 #include "state.h"
 #include "systemd.h"
@@ -136,6 +137,8 @@ static int rebuild(struct vfo_hostd *h, const struct vfo_inventory *inv, json_ob
 		vfo_pools_free(p);
 		goto out;
 	}
+	/* Drained pools and PFs hand out nothing until undrained. */
+	vfo_orch_apply_drains(h, p);
 	for (size_t i = 0; i < n_items; i++) {
 		log_reconcile(&items[i]);
 		if (items[i].kind != VFO_RECONCILE_POOL_CHANGED) {
@@ -169,11 +172,16 @@ out:
 
 int vfo_hostd_persist(struct vfo_hostd *h)
 {
-	json_object *obj = vfo_pools_to_json(h->pools);
+	json_object *obj = vfo_pools_to_json(h->pools), *orch;
 	int r;
 
 	if (!obj)
 		return -ENOMEM;
+	/* Migrations in flight travel in the same atomic write as the VFs
+	 * they move; until the orchestrator runs, what was loaded stays. */
+	orch = h->orch ? vfo_orch_state_json(h) : json_object_get(h->orch_state);
+	if (orch)
+		json_object_object_add(obj, "orch", orch);
 	r = vfo_state_save(h->state_path, VFO_POOL_STATE_VERSION, obj);
 	json_object_put(obj);
 	if (r < 0) {
@@ -483,6 +491,21 @@ static json_object *changes_json(const struct vfo_inv_change *c, size_t n)
 	return arr;
 }
 
+int vfo_hostd_refresh_pools(struct vfo_hostd *h, const char *why)
+{
+	json_object *snapshot = vfo_pools_to_json(h->pools);
+	size_t dropped = 0;
+	int r = snapshot ? rebuild(h, h->inv, snapshot, &dropped) : -ENOMEM;
+
+	json_object_put(snapshot);
+	if (r < 0) {
+		vfo_err(COMP, "rebuilding the pools (%s) failed: %s", why, strerror(-r));
+		return r;
+	}
+	arm_expiry(h);
+	return vfo_hostd_persist(h);
+}
+
 int vfo_hostd_rescan(struct vfo_hostd *h, const char *why)
 {
 	struct vfo_inventory *inv;
@@ -635,6 +658,12 @@ int vfo_hostd_core_init(struct vfo_hostd *h, const char *config_path)
 	r = load_state(h, &state);
 	if (r < 0)
 		goto err_inv;
+	if (state) {
+		json_object *orch;
+
+		if (json_object_object_get_ex(state, "orch", &orch))
+			h->orch_state = json_object_get(orch);
+	}
 	r = rebuild(h, h->inv, state, &dropped);
 	if (r == -EINVAL && state)
 		r = state_unusable(h, &dropped);
@@ -668,6 +697,8 @@ err_path:
 
 void vfo_hostd_core_fini(struct vfo_hostd *h)
 {
+	json_object_put(h->orch_state);
+	h->orch_state = NULL;
 	vfo_pools_free(h->pools);
 	h->pools = NULL;
 	vfo_inventory_free(h->inv);
@@ -876,6 +907,11 @@ int vfo_hostd_init(struct vfo_hostd *h, const struct vfo_hostd_opts *o)
 	r = ctl_init(h);
 	if (r < 0)
 		goto err_timers;
+	r = vfo_orch_init(h);
+	if (r < 0)
+		goto err_ctl;
+	vfo_orch_load_state(h, h->orch_state);
+	vfo_orch_apply_drains(h, h->pools);
 	if (h->cfg->udev) {
 		r = udev_init(h);
 		if (r < 0)
@@ -892,6 +928,9 @@ int vfo_hostd_init(struct vfo_hostd *h, const struct vfo_hostd_opts *o)
 	vfo_notice(COMP, "vfo-hostd %s ready: %s", PACKAGE_VERSION, h->cfg->socket);
 	return 0;
 
+err_ctl:
+	vfo_ctl_free(h->ctl);
+	h->ctl = NULL;
 err_timers:
 	timers_fini(h);
 	vfo_hostd_backends_fini(h);
@@ -905,6 +944,7 @@ err_loop:
 
 void vfo_hostd_fini(struct vfo_hostd *h)
 {
+	vfo_orch_fini(h);
 	udev_fini(h);
 	vfo_ctl_free(h->ctl);
 	h->ctl = NULL;

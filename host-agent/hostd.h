@@ -35,6 +35,7 @@
 struct udev;
 struct udev_monitor;
 struct vfo_backend;
+struct vfo_orch;
 
 struct vfo_hostd_opts {
 	const char *config_path;
@@ -61,6 +62,8 @@ struct vfo_hostd {
 	struct vfo_inventory *inv;
 	struct vfo_pools *pools;
 	struct vfo_backend **backends; /* one per configured pool, in order */
+	struct vfo_orch *orch;	       /* libvirt side (orch.c); NULL in core-only use */
+	json_object *orch_state;       /* its part of the state file, as loaded */
 
 	struct vfo_loop *loop;
 	struct vfo_ctl *ctl;
@@ -106,6 +109,9 @@ int vfo_hostd_reserve(struct vfo_hostd *h, const char *pool, const struct vfo_ow
 int vfo_hostd_assign(struct vfo_hostd *h, const struct vfo_owner *o);
 /* pair NULL: every VF of the domain. Returns how many were released. */
 int vfo_hostd_release(struct vfo_hostd *h, const char *uuid, const char *pair);
+/* Rebuild the pools from the current inventory and allocations (drains
+ * applied), and persist. */
+int vfo_hostd_refresh_pools(struct vfo_hostd *h, const char *why);
 /* Free reservations past their deadline (wall clock). */
 int vfo_hostd_expire(struct vfo_hostd *h, int64_t now_wall_ms);
 

@@ -347,6 +347,48 @@ static int step_tick(struct vfo_mig *m, const struct vfo_mig_cfg *cfg, int64_t n
 	}
 }
 
+/*
+ * A restarted daemon does not know which of the current step's actions
+ * were carried out: do them again. The orchestrator's actions are
+ * idempotent (detaching an absent VF counts as removed, attaching a
+ * present one as attached, releasing a free one is a no-op).
+ */
+static int step_resume(struct vfo_mig *m, const struct vfo_mig_cfg *cfg, int64_t now, struct out *o)
+{
+	switch (m->state) {
+	case VFO_MIG_LEAVING:
+		m->deadline_ms = now + cfg->ack_timeout_ms;
+		for (size_t i = 0; i < m->n_pairs; i++) {
+			if (!m->agent)
+				m->pairs[i].acked = true;
+			else if (!m->pairs[i].acked)
+				emit(o, VFO_MIG_ACT_SEND_LEAVING, i);
+		}
+		if (ALL(m, acked))
+			enter_detaching(m, cfg, now, o);
+		return 0;
+	case VFO_MIG_DETACHING:
+		enter_detaching(m, cfg, now, o);
+		return 0;
+	case VFO_MIG_RELEASING:
+		enter_releasing(m, o);
+		return 0;
+	case VFO_MIG_ROLLBACK:
+	case VFO_MIG_ATTACHING:
+		m->deadline_ms = now + cfg->attach_timeout_ms;
+		for (size_t i = 0; i < m->n_pairs; i++) {
+			if (m->pairs[i].has_vf && !m->pairs[i].attached)
+				emit(o, VFO_MIG_ACT_ATTACH, i);
+		}
+		attach_settled(m, o);
+		return 0;
+	default:
+		/* MIGRATING: libvirt tells the orchestrator how it ended;
+		 * DEGRADED, IDLE: nothing was under way. */
+		return 0;
+	}
+}
+
 int vfo_mig_step(struct vfo_mig *m, const struct vfo_mig_cfg *cfg, const struct vfo_mig_input *in,
 		 struct vfo_mig_action *acts)
 {
@@ -437,6 +479,9 @@ int vfo_mig_step(struct vfo_mig *m, const struct vfo_mig_cfg *cfg, const struct 
 		break;
 	case VFO_MIG_IN_TICK:
 		rc = step_tick(m, cfg, now, &o);
+		break;
+	case VFO_MIG_IN_RESUME:
+		rc = step_resume(m, cfg, now, &o);
 		break;
 	default:
 		return -EINVAL;

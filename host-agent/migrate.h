@@ -108,6 +108,7 @@ enum vfo_mig_input_type {
 	VFO_MIG_IN_VF_FREED, /* a VF freed in the pool: retry DEGRADED */
 	VFO_MIG_IN_RELEASED, /* pair: source VF scrubbed and freed */
 	VFO_MIG_IN_TICK, /* time passed: check the deadline */
+	VFO_MIG_IN_RESUME, /* after a restart: redo the current step */
 };
 
 struct vfo_mig_input {

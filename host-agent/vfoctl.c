@@ -16,16 +16,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "proto.h"
 #include "util.h"
 
@@ -37,8 +35,6 @@
 #endif
 
 #define DEFAULT_SOCKET RUNSTATEDIR "/vfo/hostd.sock"
-#define MAX_LINE (16 << 20)
-#define REQ_ID 1
 
 enum {
 	EXIT_OK = 0,
@@ -56,14 +52,11 @@ struct opts {
 	long count; /* events: stop after this many; 0: never */
 	long res_timeout_ms;
 	const char *mac; /* reserve: the MAC the pair's VF will carry */
+	bool direct;	 /* migrate: client-driven instead of peer-to-peer */
+	bool detach;	 /* failover: also unplug the VFs */
+	int mig_timeout_ms; /* migrate: how long to follow it */
 };
 
-struct reader {
-	int fd;
-	char *buf;
-	size_t len, cap;
-	size_t consumed; /* bytes of the line handed out last time */
-};
 
 static void usage(FILE *f)
 {
@@ -79,6 +72,11 @@ static void usage(FILE *f)
 	      "  release DOMAIN [PAIR]        free the VFs of DOMAIN (or of one pair)\n"
 	      "  rescan                       rescan the SR-IOV inventory now\n"
 	      "  events                       print events as they happen\n"
+	      "  domains                      domains followed, their mode and migration\n"
+	      "  migrate DOMAIN DEST-URI      managed live migration with the VFs\n"
+	      "  failover DOMAIN standby|vf   move a domain's traffic (forced failover)\n"
+	      "  drain POOL|PF                move every domain on it to its standby\n"
+	      "  undrain POOL|PF              give them their VFs back\n"
 	      "\n"
 	      "Options:\n"
 	      "  -s, --socket PATH   daemon socket (default " DEFAULT_SOCKET ")\n"
@@ -88,114 +86,14 @@ static void usage(FILE *f)
 	      "      --expire-ms MS  reserve: reservation lifetime\n"
 	      "      --mac MAC       reserve: the pair's MAC (needed to assign)\n"
 	      "  -n, --count N       events: exit after N events\n"
+	      "      --direct        migrate: client-driven, not peer-to-peer\n"
+	      "      --mig-timeout S migrate: how long to follow it (default 600)\n"
+	      "      --detach        failover standby: also unplug the VFs\n"
 	      "  -h, --help          this text\n"
 	      "  -V, --version       print the version\n"
 	      "\n"
 	      "Exit status: 0 ok, 1 error reply, 2 usage, 3 cannot connect, 4 timeout.\n",
 	      f);
-}
-
-/* ---- connection -------------------------------------------------------- */
-
-static int connect_to(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
-static int send_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= n;
-	}
-	return 0;
-}
-
-/*
- * Next complete line into *line (NUL-terminated, valid until the next
- * call). Returns 1, 0 on EOF, -ETIMEDOUT when deadline (ms, monotonic; -1
- * none) passes, other -errno on failure.
- */
-static int read_line(struct reader *r, char **line, int64_t deadline)
-{
-	char *nl;
-
-	if (r->consumed) {
-		memmove(r->buf, r->buf + r->consumed, r->len - r->consumed);
-		r->len -= r->consumed;
-		r->consumed = 0;
-	}
-	for (;;) {
-		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
-		int wait = -1;
-		ssize_t n;
-
-		nl = r->len ? memchr(r->buf, '\n', r->len) : NULL;
-		if (nl) {
-			*nl = '\0';
-			*line = r->buf;
-			r->consumed = nl + 1 - r->buf;
-			return 1;
-		}
-		if (r->len == r->cap) {
-			size_t cap = r->cap ? r->cap * 2 : 65536;
-			char *p;
-
-			if (cap > MAX_LINE)
-				return -EMSGSIZE;
-			p = realloc(r->buf, cap);
-			if (!p)
-				return -ENOMEM;
-			r->buf = p;
-			r->cap = cap;
-		}
-		if (deadline >= 0) {
-			int64_t left = deadline - vfo_now_ms();
-
-			if (left <= 0)
-				return -ETIMEDOUT;
-			wait = left > 1000000 ? 1000000 : (int)left;
-		}
-		n = poll(&pfd, 1, wait);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			continue;
-		n = read(r->fd, r->buf + r->len, r->cap - r->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
-		r->len += n;
-	}
 }
 
 /* ---- output ------------------------------------------------------------ */
@@ -418,8 +316,23 @@ static int build_args(const struct opts *o, int argc, char **argv, const char **
 	} while (0)
 #define ADD(key, val) json_object_object_add(*args, key, json_object_new_string(val))
 	if (!strcmp(c, "status") || !strcmp(c, "pools") || !strcmp(c, "rescan") ||
-	    !strcmp(c, "events")) {
+	    !strcmp(c, "events") || !strcmp(c, "domains")) {
 		NEED(0, 0);
+	} else if (!strcmp(c, "migrate")) {
+		NEED(2, 2);
+		ADD("domain", argv[1]);
+		ADD("dest", argv[2]);
+		json_object_object_add(*args, "p2p", json_object_new_boolean(!o->direct));
+	} else if (!strcmp(c, "failover")) {
+		NEED(2, 2);
+		if (strcmp(argv[2], "standby") && strcmp(argv[2], "vf"))
+			return -EINVAL;
+		ADD("domain", argv[1]);
+		ADD("to", argv[2]);
+		json_object_object_add(*args, "detach", json_object_new_boolean(o->detach));
+	} else if (!strcmp(c, "drain") || !strcmp(c, "undrain")) {
+		NEED(1, 1);
+		ADD("target", argv[1]);
 	} else if (!strcmp(c, "vfs")) {
 		NEED(0, 1);
 		if (nargs)
@@ -475,6 +388,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "numa", required_argument, NULL, 'N' },
 		{ "expire-ms", required_argument, NULL, 'E' },
 		{ "mac", required_argument, NULL, 'M' },
+		{ "direct", no_argument, NULL, 'D' },
+		{ "detach", no_argument, NULL, 'X' },
+		{ "mig-timeout", required_argument, NULL, 'T' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -509,6 +425,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'M':
 			o->mac = optarg;
 			break;
+		case 'D':
+			o->direct = true;
+			break;
+		case 'X':
+			o->detach = true;
+			break;
+		case 'T':
+			if (parse_long(optarg, 1, 86400, &v) < 0)
+				goto bad;
+			o->mig_timeout_ms = (int)v * 1000;
+			break;
 		case 'n':
 			if (parse_long(optarg, 1, 1000000000L, &v) < 0)
 				goto bad;
@@ -530,78 +457,38 @@ bad:
 		c == 't' ? "timeout" :
 		c == 'N' ? "numa" :
 		c == 'E' ? "expire-ms" :
+		c == 'T' ? "mig-timeout" :
 			   "count");
 	return -EINVAL;
 }
 
-/* Wait for our reply; events in between are shown only by "events". */
-static int await_reply(struct reader *rd, const struct opts *o, bool stream,
-		       struct json_object **result)
+static int call_error(const struct opts *o, int r, const struct vfo_proto_err *err)
 {
-	int64_t deadline = o->timeout_ms < 0 ? -1 : vfo_now_ms() + o->timeout_ms;
-
-	for (;;) {
-		struct vfo_proto_err err = { 0 };
-		struct vfo_msg msg;
-		char *line;
-		int r = read_line(rd, &line, deadline);
-
-		if (r == -ETIMEDOUT) {
-			fprintf(stderr, "vfoctl: no reply within %d s\n", o->timeout_ms / 1000);
-			return EXIT_TIMEOUT;
-		}
-		if (r <= 0) {
-			fprintf(stderr, "vfoctl: connection closed by %s%s%s\n", o->socket,
-				r ? ": " : "", r ? strerror(-r) : "");
-			return EXIT_CONNECT;
-		}
-		r = vfo_proto_parse_line(line, strlen(line), &msg, &err);
-		if (r == -ENODATA)
-			continue;
-		if (r < 0) {
-			fprintf(stderr, "vfoctl: bad line from daemon: %s\n", err.message);
-			vfo_proto_err_release(&err);
-			return EXIT_REPLY;
-		}
-		if (msg.type == VFO_MSG_ERROR) {
-			/* An unsolicited error (null id) is the daemon's
-			 * answer too: "denied", "busy", "rate-limited". */
-			fprintf(stderr, "vfoctl: %s: %s\n", msg.err_code_str, msg.err_message);
-			vfo_msg_release(&msg);
-			return EXIT_REPLY;
-		}
-		if (msg.type == VFO_MSG_REPLY && json_object_get_int(msg.id) == REQ_ID) {
-			*result = json_object_get(msg.result);
-			vfo_msg_release(&msg);
-			return EXIT_OK;
-		}
-		if (msg.type == VFO_MSG_EVENT && stream)
-			print_event(msg.root, o->json);
-		vfo_msg_release(&msg);
+	if (r == -EREMOTEIO) {
+		fprintf(stderr, "vfoctl: %s: %s\n", vfo_proto_code_str(err->code), err->message);
+		return EXIT_REPLY;
 	}
+	if (r == -ETIMEDOUT) {
+		fprintf(stderr, "vfoctl: no reply within %d s\n", o->timeout_ms / 1000);
+		return EXIT_TIMEOUT;
+	}
+	fprintf(stderr, "vfoctl: %s: %s\n", o->socket, strerror(-r));
+	return EXIT_CONNECT;
 }
 
-static int run_events(struct reader *rd, const struct opts *o)
+static int run_events(struct vfo_client *c, const struct opts *o)
 {
 	long seen = 0;
 
 	for (;;) {
-		struct vfo_proto_err err = { 0 };
 		struct vfo_msg msg;
-		char *line;
-		int r = read_line(rd, &line, -1);
+		int r = vfo_client_next(c, -1, &msg);
 
-		if (r <= 0) {
-			fprintf(stderr, "vfoctl: event stream closed%s%s\n", r ? ": " : "",
-				r ? strerror(-r) : "");
-			return EXIT_CONNECT;
-		}
-		r = vfo_proto_parse_line(line, strlen(line), &msg, &err);
-		if (r == -ENODATA)
+		if (r == -EBADMSG)
 			continue;
 		if (r < 0) {
-			vfo_proto_err_release(&err);
-			continue;
+			fprintf(stderr, "vfoctl: event stream closed: %s\n", strerror(-r));
+			return EXIT_CONNECT;
 		}
 		if (msg.type == VFO_MSG_ERROR) {
 			fprintf(stderr, "vfoctl: %s: %s\n", msg.err_code_str, msg.err_message);
@@ -618,14 +505,120 @@ static int run_events(struct reader *rd, const struct opts *o)
 	}
 }
 
+static bool event_is(struct vfo_msg *msg, const char *event, const char *domain, const char **state)
+{
+	struct json_object *v;
+
+	if (msg->type != VFO_MSG_EVENT || strcmp(msg->event, event) ||
+	    !json_object_object_get_ex(msg->root, "domain", &v) ||
+	    strcmp(json_object_get_string(v), domain))
+		return false;
+	*state = json_object_object_get_ex(msg->root, "state", &v) ? json_object_get_string(v) : "";
+	return true;
+}
+
+/*
+ * A managed migration: subscribe to events on one connection, start it on
+ * another, then follow its steps until it is done or failed.
+ */
+static int run_migrate(const struct opts *o, struct json_object *args)
+{
+	struct vfo_client *ev = NULL, *c = NULL;
+	struct json_object *res = NULL, *v;
+	struct vfo_proto_err err = { 0 };
+	int64_t t0 = vfo_now_ms(), deadline;
+	char uuid[64] = "";
+	int r, ret;
+
+	if ((r = vfo_client_open(&ev, o->socket)) < 0 || (r = vfo_client_open(&c, o->socket)) < 0) {
+		fprintf(stderr, "vfoctl: cannot connect to %s: %s\n", o->socket, strerror(-r));
+		vfo_client_close(ev);
+		return EXIT_CONNECT;
+	}
+	r = vfo_client_call(ev, "events", NULL, o->timeout_ms, &res, &err);
+	json_object_put(res);
+	res = NULL;
+	if (r == 0)
+		r = vfo_client_call(c, "domains", NULL, o->timeout_ms, &res, &err);
+	if (r < 0) {
+		ret = call_error(o, r, &err);
+		goto out;
+	}
+	/* Events name domains by UUID: find it for a name. */
+	if (json_object_object_get_ex(res, "domains", &v)) {
+		const char *want = json_object_get_string(json_object_object_get(args, "domain"));
+
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			struct json_object *d = json_object_array_get_idx(v, i);
+			const char *n = json_object_get_string(json_object_object_get(d, "name"));
+			const char *u = json_object_get_string(json_object_object_get(d, "uuid"));
+
+			if ((n && !strcmp(n, want)) || (u && !strcasecmp(u, want)))
+				snprintf(uuid, sizeof(uuid), "%s", u);
+		}
+	}
+	json_object_put(res);
+	res = NULL;
+	r = vfo_client_call(c, "migrate", args, o->timeout_ms, &res, &err);
+	json_object_put(res);
+	if (r < 0) {
+		ret = call_error(o, r, &err);
+		goto out;
+	}
+	deadline = o->mig_timeout_ms;
+	for (;;) {
+		int64_t left = deadline - (vfo_now_ms() - t0);
+		const char *state;
+		struct vfo_msg msg;
+
+		if (left <= 0) {
+			fprintf(stderr, "vfoctl: migration still running after %d s; follow it with "
+					"'vfoctl events'\n",
+				o->mig_timeout_ms / 1000);
+			ret = EXIT_TIMEOUT;
+			goto out;
+		}
+		r = vfo_client_next(ev, (int)left, &msg);
+		if (r == -EBADMSG)
+			continue;
+		if (r < 0) {
+			ret = call_error(o, r, &err);
+			goto out;
+		}
+		if (!event_is(&msg, "migration", uuid, &state)) {
+			vfo_msg_release(&msg);
+			continue;
+		}
+		if (o->json)
+			puts(json_object_to_json_string_ext(msg.root, JSON_C_TO_STRING_PLAIN));
+		else
+			printf("%7.3f s  %s%s%s\n", (double)(vfo_now_ms() - t0) / 1000, state,
+			       json_object_object_get_ex(msg.root, "detail", &v) ? ": " : "",
+			       json_object_object_get_ex(msg.root, "detail", &v)
+				       ? json_object_get_string(v)
+				       : "");
+		fflush(stdout);
+		ret = !strcmp(state, "done") ? EXIT_OK : !strcmp(state, "failed") ? EXIT_REPLY : -1;
+		vfo_msg_release(&msg);
+		if (ret >= 0)
+			goto out;
+	}
+out:
+	vfo_proto_err_release(&err);
+	vfo_client_close(ev);
+	vfo_client_close(c);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
-	struct opts o = { .socket = DEFAULT_SOCKET, .timeout_ms = 10000, .numa = -1 };
-	struct json_object *args = NULL, *id, *result = NULL;
-	struct reader rd = { .fd = -1 };
+	struct opts o = {
+		.socket = DEFAULT_SOCKET, .timeout_ms = 10000, .numa = -1, .mig_timeout_ms = 600000
+	};
+	struct json_object *args = NULL, *result = NULL;
+	struct vfo_proto_err err = { 0 };
+	struct vfo_client *c = NULL;
 	const char *cmd;
-	size_t len;
-	char *line;
 	int first, r, ret;
 
 	first = parse_opts(argc, argv, &o);
@@ -646,37 +639,33 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	rd.fd = connect_to(o.socket);
-	if (rd.fd < 0) {
-		fprintf(stderr, "vfoctl: cannot connect to %s: %m\n", o.socket);
+	if (!strcmp(cmd, "migrate")) {
+		ret = run_migrate(&o, args);
+		json_object_put(args);
+		return ret;
+	}
+	r = vfo_client_open(&c, o.socket);
+	if (r < 0) {
+		fprintf(stderr, "vfoctl: cannot connect to %s: %s\n", o.socket, strerror(-r));
 		json_object_put(args);
 		return EXIT_CONNECT;
 	}
-	id = json_object_new_int(REQ_ID);
-	line = vfo_proto_build_request(id, cmd, args, &len);
-	json_object_put(id);
+	r = vfo_client_call(c, cmd, args, o.timeout_ms, &result, &err);
 	json_object_put(args);
-	if (!line || send_all(rd.fd, line, len) < 0) {
-		fprintf(stderr, "vfoctl: cannot send to %s: %m\n", o.socket);
-		free(line);
-		close(rd.fd);
-		return EXIT_CONNECT;
-	}
-	free(line);
-	ret = await_reply(&rd, &o, !strcmp(cmd, "events"), &result);
-	if (ret == EXIT_OK && !strcmp(cmd, "events")) {
-		json_object_put(result);
-		result = NULL;
-		ret = run_events(&rd, &o);
-	} else if (ret == EXIT_OK) {
+	if (r < 0) {
+		ret = call_error(&o, r, &err);
+	} else if (!strcmp(cmd, "events")) {
+		ret = run_events(c, &o);
+	} else {
 		if (o.json)
 			puts(json_object_to_json_string_ext(
 				result, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
 		else
 			print_result(result);
+		ret = EXIT_OK;
 	}
+	vfo_proto_err_release(&err);
 	json_object_put(result);
-	free(rd.buf);
-	close(rd.fd);
+	vfo_client_close(c);
 	return ret;
 }

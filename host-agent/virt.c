@@ -305,15 +305,25 @@ int vfo_virt_for_each_running(struct vfo_virt *v, vfo_virt_domain_fn fn, void *o
 	return n;
 }
 
-int vfo_virt_domain_xml(struct vfo_virt *v, const char *uuid, char **xml)
+static int domain_xml(struct vfo_virt *v, const char *uuid, unsigned int flags, char **xml)
 {
 	virDomainPtr dom = lookup(v, uuid);
 
 	if (!dom)
 		return no_domain(v);
-	*xml = virDomainGetXMLDesc(dom, 0);
+	*xml = virDomainGetXMLDesc(dom, flags);
 	virDomainFree(dom);
 	return *xml ? 0 : -EIO;
+}
+
+int vfo_virt_domain_xml(struct vfo_virt *v, const char *uuid, char **xml)
+{
+	return domain_xml(v, uuid, 0, xml);
+}
+
+int vfo_virt_domain_xml_migratable(struct vfo_virt *v, const char *uuid, char **xml)
+{
+	return domain_xml(v, uuid, VIR_DOMAIN_XML_MIGRATABLE, xml);
 }
 
 int vfo_virt_lookup(struct vfo_virt *v, const char *name_or_uuid, char uuid[37], char name[256])
@@ -534,6 +544,9 @@ int vfo_virt_migrate_worker_main(int argc, char **argv)
 		return 2;
 	}
 	virSetErrorFunc(NULL, quiet_errors);
+	/* Its verdict goes to a pipe whose reader may have gone (vfo-hostd
+	 * restarted): that must not kill the migration's last step. */
+	signal(SIGPIPE, SIG_IGN);
 	p2p = !strcmp(argv[5], "p2p");
 	xml = read_fd(atoi(argv[6]));
 	conn = virConnectOpen(argv[2]);

@@ -48,6 +48,8 @@ int vfo_virt_for_each_running(struct vfo_virt *v, vfo_virt_domain_fn fn, void *o
 
 /* Live XML of a domain (malloc'd); -ENOENT if it is not here. */
 int vfo_virt_domain_xml(struct vfo_virt *v, const char *uuid, char **xml);
+/* The same in the form a migration's destination XML must take. */
+int vfo_virt_domain_xml_migratable(struct vfo_virt *v, const char *uuid, char **xml);
 /* uuid of a domain given by name or uuid; -ENOENT if unknown. */
 int vfo_virt_lookup(struct vfo_virt *v, const char *name_or_uuid, char uuid[37], char name[256]);
 /* 1 if running (or paused) here, 0 if not, -errno. */

@@ -253,16 +253,127 @@ e2e_libvirtd_stop() {
 	wait "$pid" 2>/dev/null || true
 }
 
+# The real rule of SR-IOV, enforced on the stand-in: an emulated e1000e
+# would migrate happily with its state, a VF cannot. Refuse any incoming
+# domain whose final XML (after vfo-hook rewrote it) still carries one.
+e2e_bed_hook() {
+	cat <<'EOF'
+#!/bin/sh
+mark=/run/libvirt/bed-incoming-$1
+case "$2 $3" in
+"migrate begin") cat >/dev/null; : >"$mark" ;;
+"prepare begin")
+	if [ -e "$mark" ]; then
+		rm -f "$mark"
+		if grep -q "ua-vfo-" && ! grep -q "type='hostdev'"; then
+			echo "bed: incoming $1 still carries its stand-in VF: a VF cannot migrate" >&2
+			exit 1
+		fi
+	fi ;;
+esac
+exit 0
+EOF
+}
+
+e2e_hooks_install() {
+	local d=$E2E_DIR/host$1/etc-libvirt/hooks/qemu.d
+	e2e_bed_hook >"$d/00-bed-no-vf-migration"
+	chmod 755 "$d/00-bed-no-vf-migration"
+	install -m 755 "$top_builddir/host-agent/vfo-hook" "$d/vfo-hook"
+}
+
 e2e_host_up() {
 	e2e_host_dirs "$1"
 	e2e_host_config "$1"
+	e2e_hooks_install "$1"
 	e2e_host_ns "$1"
 	e2e_libvirtd_start "$1"
 	e2e_log "host$1 up (libvirtd at $(e2e_addr "$1"))"
 }
 
+# ---- vfo-hostd on a host -------------------------------------------------------
+
+# usage: e2e_hostd_config HOST [COUNT [EXTRA-HOSTD-KEY=VALUE...]]
+e2e_hostd_config() {
+	local h=$1 count=${2:-2} d=$E2E_DIR/host$1 k
+	shift
+	[ $# -gt 0 ] && shift
+	{
+		echo "[hostd]"
+		echo "state_dir = /var/lib/vfo"
+		echo "socket = /run/vfo/hostd.sock"
+		echo "group = root"
+		echo "udev = no"
+		echo "log_level = info"
+		echo "libvirt_uri = qemu:///system"
+		echo "ack_timeout = 2s"
+		echo "unplug_timeout = 5s"
+		echo "migrate_timeout = 60s"
+		for k in "$@"; do echo "$k"; done
+		echo "[pool physnet1]"
+		echo "backend = emulated"
+		echo "bridge = $E2E_BR"
+		echo "count = $count"
+	} >"$d/etc-vfo/hostd.conf"
+}
+
+e2e_hostd_start() {
+	local h=$1 d=$E2E_DIR/host$1 i
+	[ -f "$d/etc-vfo/hostd.conf" ] || e2e_hostd_config "$h"
+	rm -f "$d/run-vfo/hostd.sock"
+	e2e_in "$h" "$top_builddir/host-agent/vfo-hostd" -f -c /etc/vfo/hostd.conf \
+		>>"$d/hostd.log" 2>&1 &
+	echo $! >"$d/hostd.pid"
+	E2E_PIDS+=($!)
+	for i in $(seq 100); do
+		[ -S "$d/run-vfo/hostd.sock" ] && return 0
+		sleep 0.1
+	done
+	e2e_die "vfo-hostd on host$h did not start"
+}
+
+# usage: e2e_hostd_stop HOST [SIGNAL]
+e2e_hostd_stop() {
+	local h=$1 sig=${2:-TERM} pid
+	pid=$(cat "$E2E_DIR/host$h/hostd.pid")
+	kill -s "$sig" "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+e2e_vfoctl() {
+	local h=$1
+	shift
+	e2e_in "$h" "$top_builddir/host-agent/vfoctl" --socket /run/vfo/hostd.sock "$@"
+}
+
+# The pool counts of a host: "free reserved assigned".
+e2e_pool_counts() {
+	e2e_vfoctl "$1" --json pools | tr -d ' \n' |
+		sed -n 's/.*"free":\([0-9]*\),"reserved":\([0-9]*\),"assigned":\([0-9]*\).*/\1 \2 \3/p'
+}
+
+# Wait until the guest's bond runs on the given driver (e1000e: the VF,
+# virtio_net: the standby), as its watcher reports on the console.
+e2e_wait_active() {
+	local name=$1 driver=$2 timeout=${3:-30} i
+	for i in $(seq $((timeout * 10))); do
+		[ "$(grep 'VFO-ACTIVE' "$E2E_DIR/$name.console.log" 2>/dev/null | tail -1 |
+			tr -d '\r' | awk '{print $4}')" = "$driver" ] && return 0
+		sleep 0.1
+	done
+	e2e_die "guest $name: bond not active on $driver within ${timeout}s"
+}
+
 e2e_uri() { echo "qemu:///system?socket=$E2E_DIR/host$1/run-libvirt/libvirt-sock"; }
 e2e_tcp_uri() { echo "qemu+tcp://$(e2e_addr "$1")/system"; }
+
+# 0 if the domain's live XML on host H carries pair net0's VF.
+e2e_has_vf() {
+	local xml
+	xml=$(e2e_virsh "$1" dumpxml "$2" 2>/dev/null) || return 1
+	case $xml in *"ua-vfo-net0"*) return 0 ;; esac
+	return 1
+}
 
 e2e_virsh() {
 	local h=$1
@@ -390,8 +501,16 @@ e2e_phase() {
 	"$top_builddir/tests/tools/vfo-probe" phase --phase-file "$E2E_PHASES" "$1"
 }
 
+# Stop the stream and wait for its report (in the shell that started it:
+# a $(...) subshell cannot wait for it). The JSON is in $E2E_PROBE_JSON.
 e2e_probe_stop() {
 	touch "$E2E_DIR/probe.stop"
 	wait "$E2E_PROBE_PID" || true
-	cat "$E2E_DIR/probe.json"
+	E2E_PROBE_JSON=$(cat "$E2E_DIR/probe.json")
+}
+
+# usage: e2e_phase_field PHASE FIELD: a number from the probe report.
+e2e_phase_field() {
+	printf '%s\n' "$E2E_PROBE_JSON" | tr '{' '\n' | grep "\"name\":\"$1\"" |
+		sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" | head -1
 }

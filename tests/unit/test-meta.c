@@ -13,26 +13,25 @@
 
 #include "meta.h"
 
-#define DOM_HEAD                                                        \
-	"<domain type='qemu'><name>vm1</name>"                          \
+#define DOM_HEAD                               \
+	"<domain type='qemu'><name>vm1</name>" \
 	"<uuid>5b0c3a56-7c3e-4d6c-9a43-0f8a6f0b1c11</uuid>"
-#define META(pairs)                                                     \
-	"<metadata><vfo:failover xmlns:vfo='" VFO_META_NS "'>" pairs  \
-	"</vfo:failover></metadata>"
-#define PAIR0                                                           \
-	"<vfo:pair id='net0' mac='52:54:00:AA:00:01' pool='physnet1' "  \
+#define META(pairs) \
+	"<metadata><vfo:failover xmlns:vfo='" VFO_META_NS "'>" pairs "</vfo:failover></metadata>"
+#define PAIR0                                                          \
+	"<vfo:pair id='net0' mac='52:54:00:AA:00:01' pool='physnet1' " \
 	"standby='ua-standby0' vlan='100'/>"
-#define DEVICES                                                         \
-	"<devices>"                                                     \
-	"<interface type='bridge'><mac address='52:54:00:aa:00:01'/>"   \
-	"<source bridge='br0'/><model type='virtio'/>"                  \
-	"<alias name='ua-standby0'/></interface>"                       \
-	"<interface type='hostdev' managed='yes'>"                      \
-	"<mac address='52:54:00:aa:00:01'/><source><address type='pci' " \
+#define DEVICES                                                            \
+	"<devices>"                                                        \
+	"<interface type='bridge'><mac address='52:54:00:aa:00:01'/>"      \
+	"<source bridge='br0'/><model type='virtio'/>"                     \
+	"<alias name='ua-standby0'/></interface>"                          \
+	"<interface type='hostdev' managed='yes'>"                         \
+	"<mac address='52:54:00:aa:00:01'/><source><address type='pci' "   \
 	"domain='0x0000' bus='0x03' slot='0x10' function='0x2'/></source>" \
-	"<alias name='ua-vfo-net0'/></interface>"                       \
-	"<channel type='unix'><source mode='bind' path='/run/vm1.chan'/>" \
-	"<target type='virtio' name='org.vfo.guest.0'/></channel>"      \
+	"<alias name='ua-vfo-net0'/></interface>"                          \
+	"<channel type='unix'><source mode='bind' path='/run/vm1.chan'/>"  \
+	"<target type='virtio' name='org.vfo.guest.0'/></channel>"         \
 	"</devices>"
 
 static const char full_xml[] = DOM_HEAD META(PAIR0) DEVICES "</domain>";
@@ -72,9 +71,10 @@ static void test_not_ours(void **state)
 
 	assert_int_equal(parse(DOM_HEAD DEVICES "</domain>", &m, err), -ENODATA);
 	/* Same element name, foreign namespace: still not ours. */
-	assert_int_equal(parse(DOM_HEAD "<metadata><x:failover xmlns:x='urn:other'>"
-				       "<x:pair id='a' mac='52:54:00:00:00:01' pool='p' standby='s'/>"
-				       "</x:failover></metadata></domain>",
+	assert_int_equal(parse(DOM_HEAD
+			       "<metadata><x:failover xmlns:x='urn:other'>"
+			       "<x:pair id='a' mac='52:54:00:00:00:01' pool='p' standby='s'/>"
+			       "</x:failover></metadata></domain>",
 			       &m, err),
 			 -ENODATA);
 }
@@ -85,21 +85,32 @@ static void test_bad_input(void **state)
 		"",
 		"<domain",
 		"<notdomain/>",
-		DOM_HEAD META("<vfo:pair mac='52:54:00:00:00:01' pool='p' standby='s'/>") "</domain>",
-		DOM_HEAD META("<vfo:pair id='a b' mac='52:54:00:00:00:01' pool='p' standby='s'/>") "</domain>",
-		DOM_HEAD META("<vfo:pair id='a' mac='52:54:00:00:00' pool='p' standby='s'/>") "</domain>",
-		DOM_HEAD META("<vfo:pair id='a' mac='53:54:00:00:00:01' pool='p' standby='s'/>") "</domain>",
-		DOM_HEAD META("<vfo:pair id='a' mac='52:54:00:00:00:0g' pool='p' standby='s'/>") "</domain>",
+		DOM_HEAD META(
+			"<vfo:pair mac='52:54:00:00:00:01' pool='p' standby='s'/>") "</domain>",
+		DOM_HEAD META(
+			"<vfo:pair id='a b' mac='52:54:00:00:00:01' pool='p' standby='s'/>") "</domain>",
+		DOM_HEAD META(
+			"<vfo:pair id='a' mac='52:54:00:00:00' pool='p' standby='s'/>") "</domain>",
+		DOM_HEAD META(
+			"<vfo:pair id='a' mac='53:54:00:00:00:01' pool='p' standby='s'/>") "</domain>",
+		DOM_HEAD META(
+			"<vfo:pair id='a' mac='52:54:00:00:00:0g' pool='p' standby='s'/>") "</domain>",
 		DOM_HEAD META("<vfo:pair id='a' mac='52:54:00:00:00:01' standby='s'/>") "</domain>",
-		DOM_HEAD META("<vfo:pair id='a' mac='52:54:00:00:00:01' pool='p/x' standby='s'/>") "</domain>",
+		DOM_HEAD META(
+			"<vfo:pair id='a' mac='52:54:00:00:00:01' pool='p/x' standby='s'/>") "</domain>",
 		DOM_HEAD META("<vfo:pair id='a' mac='52:54:00:00:00:01' pool='p'/>") "</domain>",
-		DOM_HEAD META("<vfo:pair id='a' mac='52:54:00:00:00:01' pool='p' standby='s' vlan='4095'/>") "</domain>",
-		DOM_HEAD META("<vfo:pair id='a' mac='52:54:00:00:00:01' pool='p' standby='s' vlan='1x'/>") "</domain>",
-		DOM_HEAD META("<vfo:pair id='a' mac='52:54:00:00:00:01' pool='p' standby='s'/>"
-			      "<vfo:pair id='a' mac='52:54:00:00:00:02' pool='p' standby='s'/>") "</domain>",
-		DOM_HEAD META("<vfo:pair id='a' mac='52:54:00:00:00:01' pool='p' standby='s'/>"
-			      "<vfo:pair id='b' mac='52:54:00:00:00:01' pool='p' standby='s'/>") "</domain>",
-		"<domain>" META("<vfo:pair id='a' mac='52:54:00:00:00:01' pool='p' standby='s'/>") "</domain>",
+		DOM_HEAD META(
+			"<vfo:pair id='a' mac='52:54:00:00:00:01' pool='p' standby='s' vlan='4095'/>") "</domain>",
+		DOM_HEAD META(
+			"<vfo:pair id='a' mac='52:54:00:00:00:01' pool='p' standby='s' vlan='1x'/>") "</domain>",
+		DOM_HEAD META(
+			"<vfo:pair id='a' mac='52:54:00:00:00:01' pool='p' standby='s'/>"
+			"<vfo:pair id='a' mac='52:54:00:00:00:02' pool='p' standby='s'/>") "</domain>",
+		DOM_HEAD META(
+			"<vfo:pair id='a' mac='52:54:00:00:00:01' pool='p' standby='s'/>"
+			"<vfo:pair id='b' mac='52:54:00:00:00:01' pool='p' standby='s'/>") "</domain>",
+		"<domain>" META(
+			"<vfo:pair id='a' mac='52:54:00:00:00:01' pool='p' standby='s'/>") "</domain>",
 	};
 	struct vfo_meta m;
 
@@ -126,8 +137,10 @@ static void test_too_many_pairs(void **state)
 			 i + 1, i);
 		strcat(pairs, p);
 	}
-	snprintf(xml, sizeof(xml), DOM_HEAD "<metadata><vfo:failover xmlns:vfo='" VFO_META_NS
-		 "'>%s</vfo:failover></metadata></domain>", pairs);
+	snprintf(xml, sizeof(xml),
+		 DOM_HEAD "<metadata><vfo:failover xmlns:vfo='" VFO_META_NS
+			  "'>%s</vfo:failover></metadata></domain>",
+		 pairs);
 	assert_int_equal(parse(xml, &m, err), -EBADMSG);
 }
 
@@ -137,7 +150,7 @@ static void test_strip_vfs(void **state)
 	char *out = NULL;
 	char err[128];
 
-	assert_int_equal(vfo_meta_strip_vfs(full_xml, strlen(full_xml), &out), 0);
+	assert_int_equal(vfo_meta_strip_vfs(full_xml, strlen(full_xml), NULL, &out), 0);
 	assert_non_null(out);
 	assert_null(strstr(out, "ua-vfo-net0"));
 	assert_non_null(strstr(out, "ua-standby0"));
@@ -145,8 +158,16 @@ static void test_strip_vfs(void **state)
 	assert_int_equal(m.pairs[0].vf_kind, VFO_META_VF_NONE);
 	assert_true(m.pairs[0].standby_present);
 	free(out);
-	assert_int_equal(vfo_meta_strip_vfs("<domain", 7, &out), -EBADMSG);
+	assert_int_equal(vfo_meta_strip_vfs("<domain", 7, NULL, &out), -EBADMSG);
 	assert_null(out);
+	/* One pair only; an unknown pair leaves the XML as it was. */
+	assert_int_equal(vfo_meta_strip_vfs(full_xml, strlen(full_xml), "net0", &out), 0);
+	assert_null(strstr(out, "ua-vfo-net0"));
+	free(out);
+	assert_int_equal(vfo_meta_strip_vfs(full_xml, strlen(full_xml), "net1", &out), 0);
+	assert_non_null(strstr(out, "ua-vfo-net0"));
+	free(out);
+	assert_int_equal(vfo_meta_strip_vfs(full_xml, strlen(full_xml), "bad'id", &out), -EINVAL);
 }
 
 static void test_set_vf_source(void **state)
@@ -155,17 +176,21 @@ static void test_set_vf_source(void **state)
 	char *out = NULL;
 	char err[128];
 
-	assert_int_equal(vfo_meta_set_vf_source(full_xml, strlen(full_xml), "net0",
-						"0000:81:00.5", &out), 0);
+	assert_int_equal(vfo_meta_set_vf_source(full_xml, strlen(full_xml), "net0", "0000:81:00.5",
+						&out),
+			 0);
 	assert_int_equal(parse(out, &m, err), 0);
 	assert_string_equal(m.pairs[0].vf_pci, "0000:81:00.5");
 	free(out);
-	assert_int_equal(vfo_meta_set_vf_source(full_xml, strlen(full_xml), "net9",
-						"0000:81:00.5", &out), -ENOENT);
-	assert_int_equal(vfo_meta_set_vf_source(full_xml, strlen(full_xml), "net0",
-						"0000:81:00", &out), -EINVAL);
-	assert_int_equal(vfo_meta_set_vf_source(full_xml, strlen(full_xml), "net0'",
-						"0000:81:00.5", &out), -EINVAL);
+	assert_int_equal(vfo_meta_set_vf_source(full_xml, strlen(full_xml), "net9", "0000:81:00.5",
+						&out),
+			 -ENOENT);
+	assert_int_equal(vfo_meta_set_vf_source(full_xml, strlen(full_xml), "net0", "0000:81:00",
+						&out),
+			 -EINVAL);
+	assert_int_equal(vfo_meta_set_vf_source(full_xml, strlen(full_xml), "net0'", "0000:81:00.5",
+						&out),
+			 -EINVAL);
 }
 
 static void test_format_round_trip(void **state)
@@ -202,14 +227,10 @@ static void test_validators(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_full),
-		cmocka_unit_test(test_not_ours),
-		cmocka_unit_test(test_bad_input),
-		cmocka_unit_test(test_too_many_pairs),
-		cmocka_unit_test(test_strip_vfs),
-		cmocka_unit_test(test_set_vf_source),
-		cmocka_unit_test(test_format_round_trip),
-		cmocka_unit_test(test_validators),
+		cmocka_unit_test(test_parse_full),	  cmocka_unit_test(test_not_ours),
+		cmocka_unit_test(test_bad_input),	  cmocka_unit_test(test_too_many_pairs),
+		cmocka_unit_test(test_strip_vfs),	  cmocka_unit_test(test_set_vf_source),
+		cmocka_unit_test(test_format_round_trip), cmocka_unit_test(test_validators),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

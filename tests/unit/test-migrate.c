@@ -352,6 +352,51 @@ static void test_destination_degraded(void **state)
 	assert_int_equal(f.m.state, VFO_MIG_DONE);
 }
 
+/* A restart in each step redoes that step's actions, no more. */
+static void test_resume_each_step(void **state)
+{
+	struct fx f;
+
+	setup_src(&f, true, 2);
+	feed(&f, VFO_MIG_IN_START, NULL, NULL);
+	feed(&f, VFO_MIG_IN_ACK, "net0", NULL);
+	feed(&f, VFO_MIG_IN_RESUME, NULL, NULL);
+	expect(&f, 1, VFO_MIG_ACT_SEND_LEAVING, 1);
+	feed(&f, VFO_MIG_IN_ACK, "net1", NULL);
+	feed(&f, VFO_MIG_IN_DEVICE_REMOVED, NULL, "ua-vfo-net0");
+	feed(&f, VFO_MIG_IN_RESUME, NULL, NULL);
+	expect(&f, 1, VFO_MIG_ACT_DETACH, 1);
+	feed(&f, VFO_MIG_IN_DEVICE_REMOVED, NULL, "ua-vfo-net1");
+	assert_int_equal(f.m.state, VFO_MIG_MIGRATING);
+	feed(&f, VFO_MIG_IN_RESUME, NULL, NULL);
+	expect(&f, 0);
+	feed(&f, VFO_MIG_IN_MIGRATE_OK, NULL, NULL);
+	feed(&f, VFO_MIG_IN_RELEASED, "net1", NULL);
+	feed(&f, VFO_MIG_IN_RESUME, NULL, NULL);
+	expect(&f, 1, VFO_MIG_ACT_RELEASE, 0);
+	feed(&f, VFO_MIG_IN_RELEASED, "net0", NULL);
+	assert_int_equal(f.m.state, VFO_MIG_DONE);
+
+	/* Rollback: only the VF not yet back is attached again. */
+	setup_src(&f, false, 2);
+	feed(&f, VFO_MIG_IN_START, NULL, NULL);
+	feed(&f, VFO_MIG_IN_DEVICE_REMOVED, NULL, "ua-vfo-net0");
+	feed(&f, VFO_MIG_IN_DEVICE_REMOVED, NULL, "ua-vfo-net1");
+	feed(&f, VFO_MIG_IN_MIGRATE_FAILED, NULL, NULL);
+	feed(&f, VFO_MIG_IN_ATTACH_OK, "net0", NULL);
+	feed(&f, VFO_MIG_IN_RESUME, NULL, NULL);
+	expect(&f, 1, VFO_MIG_ACT_ATTACH, 1);
+	feed(&f, VFO_MIG_IN_ATTACH_OK, "net1", NULL);
+	assert_int_equal(f.m.state, VFO_MIG_FAILED);
+
+	/* Leaving with the agent gone meanwhile: straight on to detach. */
+	setup_src(&f, true, 1);
+	feed(&f, VFO_MIG_IN_START, NULL, NULL);
+	f.m.agent = false;
+	feed(&f, VFO_MIG_IN_RESUME, NULL, NULL);
+	expect(&f, 1, VFO_MIG_ACT_DETACH, 0);
+}
+
 static void test_bad_init_and_json(void **state)
 {
 	struct vfo_mig m;
@@ -410,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_migrate_timeout_rearms),
 		cmocka_unit_test(test_destination),
 		cmocka_unit_test(test_destination_degraded),
+		cmocka_unit_test(test_resume_each_step),
 		cmocka_unit_test(test_bad_init_and_json),
 	};
 
