@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The netlink module: the only place in vfo that talks rtnetlink (libmnl,
- * and libnl-route later for VF configuration). Three layers:
+ * The netlink module: the only place in vfo that talks rtnetlink (libmnl).
+ * Three layers:
  *
  *  - pure message builders and parsers (nl-msg.c): no sockets, so every
  *    message vfo sends can be built, parsed back and compared in a unit test;
@@ -247,8 +247,64 @@ int vfo_nl_route_dump(struct vfo_nl *nl, uint8_t family, struct vfo_nl_route **r
 int vfo_nl_route_add(struct vfo_nl *nl, const struct vfo_nl_route *r);
 int vfo_nl_route_del(struct vfo_nl *nl, const struct vfo_nl_route *r);
 
-/* Future: VF configuration on a PF (rtnl_link_vf_*) goes here as
- * vfo_nl_vf_get/vfo_nl_vf_set with a struct vfo_nl_vf. */
+/* ---- VF configuration on a PF (nl-vf.c). ----
+ * The PF's VF table comes with RTM_GETLINK when the request asks for
+ * RTEXT_FILTER_VF (IFLA_VFINFO_LIST); a change is an RTM_NEWLINK on the PF
+ * carrying IFLA_VFINFO_LIST { IFLA_VF_INFO { one IFLA_VF_* } }. One
+ * attribute per request, always: the kernel applies a combined request
+ * attribute by attribute and stops at the first the driver refuses (igb
+ * refuses link state), leaving the VF configured in part. */
+enum {
+	VFO_NL_VF_MAC = 1u << 0,
+	VFO_NL_VF_VLAN = 1u << 1, /* vlan and qos together (802.1Q) */
+	VFO_NL_VF_SPOOFCHK = 1u << 2,
+	VFO_NL_VF_TRUST = 1u << 3,
+	VFO_NL_VF_LINK_STATE = 1u << 4,
+};
+
+/* IFLA_VF_LINK_STATE_* */
+#define VFO_NL_VF_LINK_AUTO 0
+#define VFO_NL_VF_LINK_ENABLE 1
+#define VFO_NL_VF_LINK_DISABLE 2
+
+/* One VF as its PF reports it, or the one field (mask) a request sets.
+ * Spoofchk and trust are absent from mask when the driver does not report
+ * them (the kernel sends (u32)-1 then). */
+struct vfo_nl_vf {
+	uint32_t index;
+	uint32_t mask; /* VFO_NL_VF_* */
+	uint8_t mac[6];
+	uint16_t vlan; /* 0: none */
+	uint8_t qos; /* 802.1p with the VLAN */
+	bool spoofchk;
+	bool trust;
+	uint32_t link_state; /* VFO_NL_VF_LINK_* */
+};
+
+/* RTM_GETLINK of PF pf (by name) with its VF table. */
+int vfo_nl_msg_vf_get(void *buf, size_t len, uint32_t seq, const char *pf);
+/* RTM_NEWLINK on pf setting the single field (one VFO_NL_VF_* bit) of VF
+ * vf->index from vf. -EINVAL for no or several fields, or out-of-range
+ * values (vlan > 4095, qos > 7, link_state > 2). */
+int vfo_nl_msg_vf_set(void *buf, size_t len, uint32_t seq, const char *pf, uint32_t field,
+		      const struct vfo_nl_vf *vf);
+/* The VF table of an RTM_NEWLINK (a GETLINK answer, or a request built by
+ * vfo_nl_msg_vf_set): up to max entries into vfs, *n = how many the
+ * message holds (may exceed max). A link without IFLA_VFINFO_LIST has 0.
+ * -EBADMSG for malformed or short VF attributes, -ENOMSG for another
+ * message type. */
+int vfo_nl_parse_vfs(const void *msg, size_t len, struct vfo_nl_vf *vfs, size_t max, size_t *n);
+
+/* Socket side. Each call opens its own short-lived route socket: VF
+ * configuration happens a handful of times per assignment, and a caller
+ * needs no handle. Bounded by 2 s. */
+/* The whole table (malloc'ed, free()). -ENODEV when pf does not exist. */
+int vfo_nl_vf_table(const char *pf, struct vfo_nl_vf **vfs, size_t *n);
+/* VF index of pf. -ENODEV no such PF, -ENOENT no such VF. */
+int vfo_nl_vf_get(const char *pf, uint32_t index, struct vfo_nl_vf *out);
+/* Set one field (see vfo_nl_msg_vf_set); returns the kernel's answer:
+ * 0, -EOPNOTSUPP (driver lacks it), -EBUSY, -EINVAL... */
+int vfo_nl_vf_set(const char *pf, uint32_t field, const struct vfo_nl_vf *vf);
 
 /* ---- Link monitor. ---- */
 enum vfo_nl_event {

@@ -5,9 +5,6 @@
  */
 #include <stdio.h>
 
-#include <netlink/netlink.h>
-#include <netlink/socket.h>
-
 #include "backend.h"
 #include "domxml.h"
 #include "log.h"
@@ -20,7 +17,6 @@ struct sriov_priv {
 	char sysfs_root[256];
 	char dev_root[256];
 	char driver[64];
-	struct nl_sock *own_sk;
 	struct vfo_vfcfg vc;
 };
 
@@ -39,38 +35,8 @@ static int sriov_init(struct vfo_backend *be, const struct vfo_backend_cfg *cfg)
 	p->cfg.bridge = p->cfg.model = NULL;
 	if (p->cfg.bind_timeout_ms <= 0)
 		p->cfg.bind_timeout_ms = 5000;
-	p->vc.sk = cfg->sk;
 	p->vc.busy_retries = cfg->busy_retries > 0 ? cfg->busy_retries : 5;
 	p->vc.busy_backoff_ms = 10;
-	return 0;
-}
-
-static void sriov_fini(struct vfo_backend *be)
-{
-	struct sriov_priv *p = be->priv;
-
-	nl_socket_free(p->own_sk);
-	p->own_sk = NULL;
-}
-
-/* The route socket is opened on first use, so building XML (tests, the
- * hook) never needs netlink. */
-static int sriov_sock(struct sriov_priv *p)
-{
-	int r;
-
-	if (p->vc.sk)
-		return 0;
-	p->own_sk = nl_socket_alloc();
-	if (!p->own_sk)
-		return -ENOMEM;
-	r = nl_connect(p->own_sk, NETLINK_ROUTE);
-	if (r < 0) {
-		nl_socket_free(p->own_sk);
-		p->own_sk = NULL;
-		return -EIO;
-	}
-	p->vc.sk = p->own_sk;
 	return 0;
 }
 
@@ -122,9 +88,6 @@ static int sriov_prepare(struct vfo_backend *be, const struct vfo_backend_vf *vf
 		return r;
 	if (!vf->pf || vf->index < 0)
 		return -EINVAL;
-	r = sriov_sock(p);
-	if (r < 0)
-		return r;
 	r = vfo_vfcfg_apply(&p->vc, vf->pf, vf->index, &want, &orig, &res);
 	if (r < 0)
 		return r;
@@ -161,9 +124,6 @@ static int sriov_release(struct vfo_backend *be, const struct vfo_backend_vf *vf
 	if (saved && json_object_object_get_ex(saved, "orig", &o) &&
 	    vfo_vf_attrs_from_json(o, &orig) < 0)
 		vfo_warn(COMP, "%s: saved settings unreadable, scrubbing only", vf->addr);
-	r = sriov_sock(p);
-	if (r < 0)
-		return r;
 	/* With nothing saved the MAC is still scrubbed: an unknown VF must
 	 * not keep a tenant's address. */
 	r = vfo_vfcfg_restore(&p->vc, vf->pf, vf->index, &orig, !p->cfg.keep_mac || !orig.mask,
@@ -217,7 +177,6 @@ const struct vfo_backend_ops vfo_backend_sriov = {
 	.name = "sriov",
 	.priv_size = sizeof(struct sriov_priv),
 	.init = sriov_init,
-	.fini = sriov_fini,
 	.prepare_vf = sriov_prepare,
 	.release_vf = sriov_release,
 	.device_xml = sriov_xml,

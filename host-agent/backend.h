@@ -20,8 +20,6 @@
 
 #include <json-c/json.h>
 
-struct nl_sock;
-
 /* What the domain wants for one failover pair. */
 struct vfo_pair_spec {
 	char mac[18]; /* "52:54:00:12:34:56" */
@@ -51,7 +49,6 @@ struct vfo_backend_cfg {
 	bool xml_driver_vfio; /* emit <driver name='vfio'/> */
 	int bind_timeout_ms; /* 0: 5000 */
 	int busy_retries; /* 0: 5 */
-	struct nl_sock *sk; /* NULL: the backend opens its own */
 	/* emulated */
 	const char *bridge;
 	const char *model; /* NULL: "e1000e" */

@@ -1,25 +1,22 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * VF configuration through the PF with libnl, and driver_override binding.
+ * VF configuration through the PF, and driver_override binding.
  *
- * libnl calls are limited to rtnl_link_get_kernel() (read) and
- * rtnl_link_change() (write) so tests can wrap exactly those two and see
- * every request vfo makes.
+ * Netlink goes through the common module's vfo_nl_vf_get() (read) and
+ * vfo_nl_vf_set() (write one field) only, so tests can wrap exactly those
+ * two and see every request vfo makes.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <linux/if_ether.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-
-#include <netlink/errno.h>
-#include <netlink/netlink.h>
-#include <netlink/route/link.h>
-#include <netlink/route/link/sriov.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "netlink.h"
 #include "util.h"
 #include "vfcfg.h"
 
@@ -76,143 +73,79 @@ void vfo_mac_format(const uint8_t mac[6], char buf[18])
 		 mac[5]);
 }
 
-static int nl2errno(int nlerr)
-{
-	switch (nlerr < 0 ? -nlerr : nlerr) {
-	case 0:
-		return 0;
-	case NLE_BUSY:
-		return -EBUSY;
-	case NLE_AGAIN:
-		return -EAGAIN;
-	case NLE_OPNOTSUPP:
-		return -EOPNOTSUPP;
-	case NLE_NODEV:
-	case NLE_OBJ_NOTFOUND:
-		return -ENODEV;
-	case NLE_PERM:
-	case NLE_NOACCESS:
-		return -EPERM;
-	case NLE_INVAL:
-		return -EINVAL;
-	case NLE_RANGE:
-		return -ERANGE;
-	case NLE_NOMEM:
-		return -ENOMEM;
-	default:
-		return -EIO;
-	}
-}
+/* vfo_vf_attr and the netlink module's field bits, one to one. */
+static const uint32_t nl_field[VFO_VF_ATTR_N] = {
+	[VFO_VF_ATTR_MAC] = VFO_NL_VF_MAC,
+	[VFO_VF_ATTR_VLAN] = VFO_NL_VF_VLAN,
+	[VFO_VF_ATTR_SPOOFCHK] = VFO_NL_VF_SPOOFCHK,
+	[VFO_VF_ATTR_TRUST] = VFO_NL_VF_TRUST,
+	[VFO_VF_ATTR_LINK_STATE] = VFO_NL_VF_LINK_STATE,
+};
 
 /* ---- reading ---------------------------------------------------------- */
 
-static void vf_to_attrs(struct rtnl_link_vf *v, struct vfo_vf_attrs *out)
+static void from_nl(const struct vfo_nl_vf *v, struct vfo_vf_attrs *out)
 {
-	nl_vf_vlans_t *vlans;
-	struct nl_addr *addr;
-	uint32_t u;
+	int a;
 
 	memset(out, 0, sizeof(*out));
-	if (!rtnl_link_vf_get_addr(v, &addr) && nl_addr_get_len(addr) >= 6) {
-		memcpy(out->mac, nl_addr_get_binary_addr(addr), 6);
-		out->mask |= VFO_VF_ATTR_BIT(VFO_VF_ATTR_MAC);
-	}
-	if (!rtnl_link_vf_get_vlans(v, &vlans)) {
-		if (vlans->size > 0) {
-			out->vlan = (int)vlans->vlans[0].vf_vlan;
-			out->qos = (int)vlans->vlans[0].vf_vlan_qos;
-		}
-		out->mask |= VFO_VF_ATTR_BIT(VFO_VF_ATTR_VLAN);
-		rtnl_link_vf_vlan_put(vlans);
-	}
-	/* the kernel reports (u32)-1 when the driver has no such setting */
-	if (!rtnl_link_vf_get_spoofchk(v, &u) && u != UINT32_MAX) {
-		out->spoofchk = u;
-		out->mask |= VFO_VF_ATTR_BIT(VFO_VF_ATTR_SPOOFCHK);
-	}
-	if (!rtnl_link_vf_get_trust(v, &u) && u != UINT32_MAX) {
-		out->trust = u;
-		out->mask |= VFO_VF_ATTR_BIT(VFO_VF_ATTR_TRUST);
-	}
-	if (!rtnl_link_vf_get_linkstate(v, &u)) {
-		out->link_state = (int)u;
-		out->mask |= VFO_VF_ATTR_BIT(VFO_VF_ATTR_LINK_STATE);
-	}
-}
-
-static int get_link(struct vfo_vfcfg *c, const char *pf, struct rtnl_link **l)
-{
-	int r = rtnl_link_get_kernel(c->sk, 0, pf, l);
-
-	return r < 0 ? nl2errno(r) : 0;
-}
-
-static int read_from(struct rtnl_link *link, int vf, struct vfo_vf_attrs *out)
-{
-	struct rtnl_link_vf *v;
-
-	if (!rtnl_link_has_vf_list(link))
-		return -ENOENT;
-	v = rtnl_link_vf_get(link, (uint32_t)vf);
-	if (!v)
-		return -ENOENT;
-	vf_to_attrs(v, out);
-	rtnl_link_vf_put(v);
-	return 0;
+	for (a = 0; a < VFO_VF_ATTR_N; a++)
+		if (v->mask & nl_field[a])
+			out->mask |= VFO_VF_ATTR_BIT(a);
+	memcpy(out->mac, v->mac, 6);
+	out->vlan = v->vlan;
+	out->qos = v->vlan ? v->qos : 0;
+	out->spoofchk = v->spoofchk;
+	out->trust = v->trust;
+	out->link_state = (int)v->link_state;
 }
 
 int vfo_vfcfg_read(struct vfo_vfcfg *c, const char *pf, int vf, struct vfo_vf_attrs *out)
 {
-	struct rtnl_link *link;
+	struct vfo_nl_vf v;
 	int r;
 
-	if (vf < 0)
+	(void)c;
+	if (vf < 0 || !pf)
 		return -EINVAL;
-	r = get_link(c, pf, &link);
+	r = vfo_nl_vf_get(pf, (uint32_t)vf, &v);
 	if (r < 0)
 		return r;
-	r = read_from(link, vf, out);
-	rtnl_link_put(link);
-	return r;
+	from_nl(&v, out);
+	return 0;
 }
 
 /* ---- writing ---------------------------------------------------------- */
 
-static int fill_vf(struct rtnl_link_vf *v, enum vfo_vf_attr a, const struct vfo_vf_attrs *val)
+static int to_nl(int vf, enum vfo_vf_attr a, const struct vfo_vf_attrs *val, struct vfo_nl_vf *v)
 {
-	nl_vf_vlans_t *vlans;
-	struct nl_addr *addr;
-
+	memset(v, 0, sizeof(*v));
+	v->index = (uint32_t)vf;
+	v->mask = nl_field[a];
 	switch (a) {
 	case VFO_VF_ATTR_MAC:
-		addr = nl_addr_build(AF_LLC, val->mac, 6);
-		if (!addr)
-			return -ENOMEM;
-		rtnl_link_vf_set_addr(v, addr);
-		nl_addr_put(addr);
-		break;
+		memcpy(v->mac, val->mac, 6);
+		return 0;
 	case VFO_VF_ATTR_VLAN:
-		if (rtnl_link_vf_vlan_alloc(&vlans, 1) < 0)
-			return -ENOMEM;
-		vlans->vlans[0].vf_vlan = (uint32_t)val->vlan;
-		vlans->vlans[0].vf_vlan_qos = (uint32_t)val->qos;
-		vlans->vlans[0].vf_vlan_proto = ETH_P_8021Q;
-		rtnl_link_vf_set_vlans(v, vlans);
-		rtnl_link_vf_vlan_put(vlans);
-		break;
+		if (val->vlan < 0 || val->vlan > 4095 || val->qos < 0 || val->qos > 7)
+			return -EINVAL;
+		v->vlan = (uint16_t)val->vlan;
+		v->qos = (uint8_t)(val->vlan ? val->qos : 0);
+		return 0;
 	case VFO_VF_ATTR_SPOOFCHK:
-		rtnl_link_vf_set_spoofchk(v, val->spoofchk);
-		break;
+		v->spoofchk = val->spoofchk;
+		return 0;
 	case VFO_VF_ATTR_TRUST:
-		rtnl_link_vf_set_trust(v, val->trust);
-		break;
+		v->trust = val->trust;
+		return 0;
 	case VFO_VF_ATTR_LINK_STATE:
-		rtnl_link_vf_set_linkstate(v, (uint32_t)val->link_state);
-		break;
+		if (val->link_state < 0 || val->link_state > VFO_VF_LINK_DISABLE)
+			return -EINVAL;
+		v->link_state = (uint32_t)val->link_state;
+		return 0;
 	default:
 		return -EINVAL;
 	}
-	return 0;
 }
 
 static void sleep_ms(int ms)
@@ -224,39 +157,24 @@ static void sleep_ms(int ms)
 }
 
 /* One attribute, one RTM_NEWLINK on the PF; EBUSY retried with backoff. */
-static int set_one(struct vfo_vfcfg *c, struct rtnl_link *orig, int vf, enum vfo_vf_attr a,
+static int set_one(struct vfo_vfcfg *c, const char *pf, int vf, enum vfo_vf_attr a,
 		   const struct vfo_vf_attrs *val)
 {
 	int backoff = c->busy_backoff_ms > 0 ? c->busy_backoff_ms : 1;
-	struct rtnl_link *changes;
-	struct rtnl_link_vf *v;
+	struct vfo_nl_vf v;
 	int r, attempt;
 
-	changes = rtnl_link_alloc();
-	v = rtnl_link_vf_alloc();
-	if (!changes || !v) {
-		r = -ENOMEM;
-		goto out;
-	}
-	rtnl_link_vf_set_index(v, (uint32_t)vf);
-	r = fill_vf(v, a, val);
+	r = to_nl(vf, a, val, &v);
 	if (r < 0)
-		goto out;
-	r = nl2errno(rtnl_link_vf_add(changes, v));
-	if (r < 0)
-		goto out;
+		return r;
 	for (attempt = 0;; attempt++) {
-		r = nl2errno(rtnl_link_change(c->sk, orig, changes, 0));
+		r = vfo_nl_vf_set(pf, nl_field[a], &v);
 		if ((r != -EBUSY && r != -EAGAIN) || attempt >= c->busy_retries)
 			break;
-		vfo_dbg(COMP, "%s vf %d %s: busy, retry in %d ms", rtnl_link_get_name(orig), vf,
-			attr_names[a], backoff);
+		vfo_dbg(COMP, "%s vf %d %s: busy, retry in %d ms", pf, vf, attr_names[a], backoff);
 		sleep_ms(backoff);
 		backoff *= 2;
 	}
-out:
-	rtnl_link_vf_put(v);
-	rtnl_link_put(changes);
 	return r;
 }
 
@@ -286,15 +204,10 @@ static int set_checked(struct vfo_vfcfg *c, const char *pf, int vf, enum vfo_vf_
 		       const struct vfo_vf_attrs *val, bool *touched)
 {
 	struct vfo_vf_attrs now;
-	struct rtnl_link *link;
 	int r;
 
 	*touched = false;
-	r = get_link(c, pf, &link);
-	if (r < 0)
-		return r;
-	r = set_one(c, link, vf, a, val);
-	rtnl_link_put(link);
+	r = set_one(c, pf, vf, a, val);
 	if (r < 0)
 		return r;
 	*touched = true;

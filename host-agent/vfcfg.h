@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * SR-IOV VF configuration through the PF (rtnetlink IFLA_VFINFO_LIST via
- * libnl) and VF driver binding through sysfs driver_override.
+ * SR-IOV VF configuration through the PF (the netlink module's
+ * vfo_nl_vf_get/vfo_nl_vf_set: rtnetlink IFLA_VFINFO_LIST) and VF driver
+ * binding through sysfs driver_override.
  *
  * Each attribute goes in its own request and is read back, so a driver
  * that refuses one attribute (igb refuses link-state with EOPNOTSUPP) is
@@ -15,8 +16,6 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-struct nl_sock;
 
 enum vfo_vf_attr {
 	VFO_VF_ATTR_MAC,
@@ -63,7 +62,6 @@ struct vfo_vfcfg_result {
 };
 
 struct vfo_vfcfg {
-	struct nl_sock *sk;
 	int busy_retries; /* extra attempts after EBUSY */
 	int busy_backoff_ms; /* first backoff, doubled each time */
 };

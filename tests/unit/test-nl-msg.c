@@ -1331,6 +1331,328 @@ static void test_format(void **state)
 	assert_string_equal(vfo_nl_operstate_str(200), "UNKNOWN");
 }
 
+/* ---- VF configuration (nl-vf.c) ---- */
+
+static void test_vf_get(void **state)
+{
+	const struct nlattr *a;
+	int len;
+
+	(void)state;
+	len = vfo_nl_msg_vf_get(buf, sizeof(buf), 21, "enp3s0f0");
+	check_hdr(buf, len, RTM_GETLINK, 0, 21);
+	assert_int_equal(ifi_of(buf)->ifi_index, 0);
+	a = top_attr((const void *)buf, sizeof(struct ifinfomsg), IFLA_IFNAME);
+	assert_non_null(a);
+	assert_string_equal(mnl_attr_get_str(a), "enp3s0f0");
+	a = top_attr((const void *)buf, sizeof(struct ifinfomsg), IFLA_EXT_MASK);
+	assert_non_null(a);
+	/* without RTEXT_FILTER_VF the kernel leaves the VF table out */
+	assert_int_equal(mnl_attr_get_u32(a), RTEXT_FILTER_VF | RTEXT_FILTER_SKIP_STATS);
+	assert_int_equal(vfo_nl_msg_vf_get(buf, sizeof(buf), 1, NULL), -EINVAL);
+	assert_int_equal(vfo_nl_msg_vf_get(buf, sizeof(buf), 1, ""), -EINVAL);
+	assert_int_equal(vfo_nl_msg_vf_get(buf, sizeof(buf), 1, "0123456789abcdef"), -EINVAL);
+}
+
+static struct vfo_nl_vf sample_vf(void)
+{
+	struct vfo_nl_vf v = {
+		.index = 3,
+		.mac = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef },
+		.vlan = 4094,
+		.qos = 5,
+		.spoofchk = true,
+		.trust = true,
+		.link_state = VFO_NL_VF_LINK_DISABLE,
+	};
+
+	return v;
+}
+
+/* Build a set for each field, check the exact nesting (LIST > INFO > one
+ * attribute), parse it back with the table parser and compare. */
+static void test_vf_set_roundtrip(void **state)
+{
+	static const uint32_t fields[] = { VFO_NL_VF_MAC, VFO_NL_VF_VLAN, VFO_NL_VF_SPOOFCHK,
+					   VFO_NL_VF_TRUST, VFO_NL_VF_LINK_STATE };
+	static const uint16_t types[] = { IFLA_VF_MAC, IFLA_VF_VLAN, IFLA_VF_SPOOFCHK,
+					  IFLA_VF_TRUST, IFLA_VF_LINK_STATE };
+	struct vfo_nl_vf v = sample_vf(), out[2];
+	const struct nlattr *list, *info, *a;
+	size_t i, n;
+	int len;
+
+	(void)state;
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		len = vfo_nl_msg_vf_set(buf, sizeof(buf), 40 + (uint32_t)i, "pf0", fields[i], &v);
+		check_hdr(buf, len, RTM_NEWLINK, NLM_F_ACK, 40 + (uint32_t)i);
+		/* a change, never a creation */
+		assert_false(((struct nlmsghdr *)buf)->nlmsg_flags & NLM_F_CREATE);
+		a = top_attr((const void *)buf, sizeof(struct ifinfomsg), IFLA_IFNAME);
+		assert_non_null(a);
+		assert_string_equal(mnl_attr_get_str(a), "pf0");
+		list = top_attr((const void *)buf, sizeof(struct ifinfomsg), IFLA_VFINFO_LIST);
+		assert_non_null(list);
+		assert_int_equal(
+			count_attrs(mnl_attr_get_payload(list), mnl_attr_get_payload_len(list)), 1);
+		info = nested(list, IFLA_VF_INFO);
+		assert_non_null(info);
+		assert_int_equal(
+			count_attrs(mnl_attr_get_payload(info), mnl_attr_get_payload_len(info)), 1);
+		a = nested(info, types[i]);
+		assert_non_null(a);
+		/* every IFLA_VF_* struct starts with the VF index */
+		assert_int_equal(*(const uint32_t *)mnl_attr_get_payload(a), 3);
+
+		memset(out, 0xa5, sizeof(out));
+		assert_int_equal(vfo_nl_parse_vfs(buf, (size_t)len, out, 2, &n), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(out[0].index, 3);
+		assert_int_equal(out[0].mask, fields[i]);
+		switch (fields[i]) {
+		case VFO_NL_VF_MAC:
+			assert_memory_equal(out[0].mac, v.mac, 6);
+			break;
+		case VFO_NL_VF_VLAN:
+			assert_int_equal(out[0].vlan, 4094);
+			assert_int_equal(out[0].qos, 5);
+			break;
+		case VFO_NL_VF_SPOOFCHK:
+			assert_true(out[0].spoofchk);
+			break;
+		case VFO_NL_VF_TRUST:
+			assert_true(out[0].trust);
+			break;
+		default:
+			assert_int_equal(out[0].link_state, VFO_NL_VF_LINK_DISABLE);
+		}
+	}
+	/* false values round-trip as false (not as "absent") */
+	v.spoofchk = false;
+	len = vfo_nl_msg_vf_set(buf, sizeof(buf), 1, "pf0", VFO_NL_VF_SPOOFCHK, &v);
+	assert_int_equal(vfo_nl_parse_vfs(buf, (size_t)len, out, 2, &n), 0);
+	assert_int_equal(out[0].mask, VFO_NL_VF_SPOOFCHK);
+	assert_false(out[0].spoofchk);
+	/* VLAN 0 clears */
+	v.vlan = 0;
+	v.qos = 0;
+	len = vfo_nl_msg_vf_set(buf, sizeof(buf), 1, "pf0", VFO_NL_VF_VLAN, &v);
+	assert_int_equal(vfo_nl_parse_vfs(buf, (size_t)len, out, 2, &n), 0);
+	assert_int_equal(out[0].vlan, 0);
+}
+
+static void test_vf_set_invalid(void **state)
+{
+	struct vfo_nl_vf v = sample_vf();
+	size_t sz;
+	int need;
+
+	(void)state;
+	assert_int_equal(vfo_nl_msg_vf_set(buf, sizeof(buf), 1, "pf0", 0, &v), -EINVAL);
+	/* one field per request, never two */
+	assert_int_equal(vfo_nl_msg_vf_set(buf, sizeof(buf), 1, "pf0",
+					   VFO_NL_VF_MAC | VFO_NL_VF_VLAN, &v),
+			 -EINVAL);
+	assert_int_equal(vfo_nl_msg_vf_set(buf, sizeof(buf), 1, "pf0", 1u << 9, &v), -EINVAL);
+	assert_int_equal(vfo_nl_msg_vf_set(buf, sizeof(buf), 1, NULL, VFO_NL_VF_MAC, &v), -EINVAL);
+	assert_int_equal(vfo_nl_msg_vf_set(buf, sizeof(buf), 1, "pf0", VFO_NL_VF_MAC, NULL),
+			 -EINVAL);
+	assert_int_equal(vfo_nl_msg_vf_set(buf, sizeof(buf), 1, "0123456789abcdef", VFO_NL_VF_MAC,
+					   &v),
+			 -EINVAL);
+	v.vlan = 4096;
+	assert_int_equal(vfo_nl_msg_vf_set(buf, sizeof(buf), 1, "pf0", VFO_NL_VF_VLAN, &v),
+			 -EINVAL);
+	v.vlan = 1;
+	v.qos = 8;
+	assert_int_equal(vfo_nl_msg_vf_set(buf, sizeof(buf), 1, "pf0", VFO_NL_VF_VLAN, &v),
+			 -EINVAL);
+	v.link_state = 3;
+	assert_int_equal(vfo_nl_msg_vf_set(buf, sizeof(buf), 1, "pf0", VFO_NL_VF_LINK_STATE, &v),
+			 -EINVAL);
+	/* every buffer too short by any amount is refused, never overrun */
+	v = sample_vf();
+	need = vfo_nl_msg_vf_set(buf, sizeof(buf), 1, "pf0", VFO_NL_VF_MAC, &v);
+	assert_true(need > 0);
+	for (sz = 0; sz < (size_t)need; sz++) {
+		void *b = malloc(sz ? sz : 1);
+
+		assert_int_equal(vfo_nl_msg_vf_set(b, sz, 1, "pf0", VFO_NL_VF_MAC, &v), -EMSGSIZE);
+		free(b);
+	}
+	need = vfo_nl_msg_vf_get(buf, sizeof(buf), 1, "pf0");
+	for (sz = 0; sz < (size_t)need; sz++) {
+		void *b = malloc(sz ? sz : 1);
+
+		assert_int_equal(vfo_nl_msg_vf_get(b, sz, 1, "pf0"), -EMSGSIZE);
+		free(b);
+	}
+}
+
+/* What the kernel sends for a PF (rtnl_fill_vfinfo): every IFLA_VF_*
+ * of each VF, spoofchk/trust (u32)-1 when the driver has none. */
+struct kvf {
+	uint32_t idx;
+	uint32_t vlan, qos;
+	uint32_t spoofchk, trust, link_state;
+	bool no_mac; /* leave IFLA_VF_MAC out */
+	uint32_t mac_idx; /* index in IFLA_VF_MAC (normally idx) */
+	size_t mac_len; /* payload length of IFLA_VF_MAC */
+};
+
+static int kernel_pf(void *b, size_t len, const struct kvf *vfs, size_t n)
+{
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	struct nlattr *list, *info, *vl, *st;
+	size_t i;
+
+	memset(b, 0, len);
+	nlh = mnl_nlmsg_put_header(b);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_index = 2;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, "enp1s0");
+	mnl_attr_put_u32(nlh, IFLA_NUM_VF, (uint32_t)n);
+	mnl_attr_put_u32(nlh, IFLA_MTU, 1500);
+	/* the table last, so truncations below fall inside it */
+	list = mnl_attr_nest_start(nlh, IFLA_VFINFO_LIST);
+	for (i = 0; i < n; i++) {
+		const struct kvf *k = &vfs[i];
+		struct ifla_vf_mac mac = { .vf = k->mac_idx,
+					   .mac = { 0x02, 0, 0, 0, 0, (uint8_t)k->idx } };
+		struct ifla_vf_vlan vlan = { .vf = k->idx, .vlan = k->vlan, .qos = k->qos };
+		struct ifla_vf_vlan_info vi = {
+			.vf = k->idx, .vlan = k->vlan, .qos = k->qos, .vlan_proto = htons(0x8100)
+		};
+		struct ifla_vf_tx_rate tx = { .vf = k->idx, .rate = 0 };
+		struct ifla_vf_rate rate = { .vf = k->idx };
+		struct ifla_vf_spoofchk sc = { .vf = k->idx, .setting = k->spoofchk };
+		struct ifla_vf_link_state ls = { .vf = k->idx, .link_state = k->link_state };
+		struct ifla_vf_rss_query_en rss = { .vf = k->idx, .setting = UINT32_MAX };
+		struct ifla_vf_trust tr = { .vf = k->idx, .setting = k->trust };
+
+		info = mnl_attr_nest_start(nlh, IFLA_VF_INFO);
+		if (!k->no_mac)
+			mnl_attr_put(nlh, IFLA_VF_MAC, k->mac_len ? k->mac_len : sizeof(mac), &mac);
+		mnl_attr_put(nlh, IFLA_VF_VLAN, sizeof(vlan), &vlan);
+		vl = mnl_attr_nest_start(nlh, IFLA_VF_VLAN_LIST);
+		mnl_attr_put(nlh, IFLA_VF_VLAN_INFO, sizeof(vi), &vi);
+		mnl_attr_nest_end(nlh, vl);
+		mnl_attr_put(nlh, IFLA_VF_TX_RATE, sizeof(tx), &tx);
+		mnl_attr_put(nlh, IFLA_VF_RATE, sizeof(rate), &rate);
+		mnl_attr_put(nlh, IFLA_VF_SPOOFCHK, sizeof(sc), &sc);
+		mnl_attr_put(nlh, IFLA_VF_LINK_STATE, sizeof(ls), &ls);
+		mnl_attr_put(nlh, IFLA_VF_RSS_QUERY_EN, sizeof(rss), &rss);
+		st = mnl_attr_nest_start(nlh, IFLA_VF_STATS);
+		mnl_attr_put_u64(nlh, IFLA_VF_STATS_RX_PACKETS, 12);
+		mnl_attr_nest_end(nlh, st);
+		mnl_attr_put(nlh, IFLA_VF_TRUST, sizeof(tr), &tr);
+		mnl_attr_nest_end(nlh, info);
+	}
+	mnl_attr_nest_end(nlh, list);
+	return (int)nlh->nlmsg_len;
+}
+
+static void test_parse_vfs_kernel(void **state)
+{
+	struct kvf k[3] = {
+		{ .idx = 0, .spoofchk = 1, .trust = 0, .link_state = 0, .mac_idx = 0 },
+		{ .idx = 1,
+		  .vlan = 100,
+		  .qos = 3,
+		  .spoofchk = 0,
+		  .trust = 1,
+		  .link_state = 2,
+		  .mac_idx = 1 },
+		/* a driver without spoofchk and trust */
+		{ .idx = 2, .spoofchk = UINT32_MAX, .trust = UINT32_MAX, .mac_idx = 2 },
+	};
+	struct vfo_nl_vf out[3];
+	size_t n;
+	int len;
+
+	(void)state;
+	len = kernel_pf(buf, sizeof(buf), k, 3);
+	assert_int_equal(vfo_nl_parse_vfs(buf, (size_t)len, out, 3, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(out[0].index, 0);
+	assert_int_equal(out[0].mask, VFO_NL_VF_MAC | VFO_NL_VF_VLAN | VFO_NL_VF_SPOOFCHK |
+					      VFO_NL_VF_TRUST | VFO_NL_VF_LINK_STATE);
+	assert_true(out[0].spoofchk);
+	assert_false(out[0].trust);
+	assert_int_equal(out[0].vlan, 0);
+	assert_int_equal(out[1].index, 1);
+	assert_int_equal(out[1].mac[5], 1);
+	assert_int_equal(out[1].vlan, 100);
+	assert_int_equal(out[1].qos, 3);
+	assert_false(out[1].spoofchk);
+	assert_true(out[1].trust);
+	assert_int_equal(out[1].link_state, VFO_NL_VF_LINK_DISABLE);
+	assert_int_equal(out[2].mask, VFO_NL_VF_MAC | VFO_NL_VF_VLAN | VFO_NL_VF_LINK_STATE);
+	/* room for fewer: the count still says how many there are */
+	memset(out, 0, sizeof(out));
+	assert_int_equal(vfo_nl_parse_vfs(buf, (size_t)len, out, 1, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(out[0].index, 0);
+	assert_int_equal(out[1].mask, 0);
+	assert_int_equal(vfo_nl_parse_vfs(buf, (size_t)len, NULL, 0, &n), 0);
+	assert_int_equal(n, 3);
+	/* a PF with SR-IOV off, or any link: no table, no VFs */
+	len = kernel_pf(buf, sizeof(buf), k, 0);
+	assert_int_equal(vfo_nl_parse_vfs(buf, (size_t)len, out, 3, &n), 0);
+	assert_int_equal(n, 0);
+	len = kernel_link(buf, sizeof(buf), &(struct kopts){ .ifindex = 3, .name = "eth0" });
+	assert_int_equal(vfo_nl_parse_vfs(buf, (size_t)len, out, 3, &n), 0);
+	assert_int_equal(n, 0);
+}
+
+static void test_parse_vfs_malformed(void **state)
+{
+	struct kvf k = { .idx = 4, .spoofchk = 1, .trust = 1, .mac_idx = 4 };
+	struct vfo_nl_vf out[2];
+	struct nlmsghdr *nlh = (void *)buf;
+	size_t n;
+	int len, cut, list_len;
+
+	(void)state;
+	/* an IFLA_VF_MAC shorter than struct ifla_vf_mac */
+	k.mac_len = 8;
+	len = kernel_pf(buf, sizeof(buf), &k, 1);
+	assert_int_equal(vfo_nl_parse_vfs(buf, (size_t)len, out, 2, &n), -EBADMSG);
+	assert_int_equal(n, 0);
+	/* attributes of two VFs mixed in one entry */
+	k.mac_len = 0;
+	k.mac_idx = 5;
+	len = kernel_pf(buf, sizeof(buf), &k, 1);
+	assert_int_equal(vfo_nl_parse_vfs(buf, (size_t)len, out, 2, &n), -EBADMSG);
+	/* VLAN id beyond 4095 */
+	k.mac_idx = 4;
+	k.vlan = 5000;
+	len = kernel_pf(buf, sizeof(buf), &k, 1);
+	assert_int_equal(vfo_nl_parse_vfs(buf, (size_t)len, out, 2, &n), -EBADMSG);
+	/* well-formed again */
+	k.vlan = 7;
+	len = kernel_pf(buf, sizeof(buf), &k, 1);
+	assert_int_equal(vfo_nl_parse_vfs(buf, (size_t)len, out, 2, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0].index, 4);
+	/* every truncation inside the VF table is refused (cutting the
+	 * whole table off leaves a valid link without VFs) */
+	list_len = (int)MNL_ALIGN(
+		top_attr((const void *)buf, sizeof(struct ifinfomsg), IFLA_VFINFO_LIST)->nla_len);
+	for (cut = 1; cut < list_len; cut++) {
+		nlh->nlmsg_len = (uint32_t)(len - cut);
+		if (vfo_nl_parse_vfs(buf, (size_t)len, out, 2, &n) != -EBADMSG)
+			fail_msg("accepted the message cut by %d bytes", cut);
+	}
+	nlh->nlmsg_len = (uint32_t)len;
+	assert_int_equal(vfo_nl_parse_vfs(buf, (size_t)len - 4, out, 2, &n), -EBADMSG);
+	/* another message type */
+	nlh->nlmsg_type = RTM_NEWADDR;
+	assert_int_equal(vfo_nl_parse_vfs(buf, (size_t)len, out, 2, &n), -ENOMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1365,6 +1687,11 @@ int main(void)
 		cmocka_unit_test(test_find_ack),
 		cmocka_unit_test(test_find_ack_malformed),
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_vf_get),
+		cmocka_unit_test(test_vf_set_roundtrip),
+		cmocka_unit_test(test_vf_set_invalid),
+		cmocka_unit_test(test_parse_vfs_kernel),
+		cmocka_unit_test(test_parse_vfs_malformed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * VF configuration against a fake kernel: rtnl_link_get_kernel and
- * rtnl_link_change are wrapped (-Wl,--wrap=...), the wrapper keeps the VF
+ * VF configuration against a fake kernel: the netlink module's
+ * vfo_nl_vf_get and vfo_nl_vf_set are wrapped (-Wl,--wrap=...; vfcfg.c is
+ * compiled into this program so its calls are caught), the wrapper keeps the VF
  * state a driver would keep and records every change request, so the tests
  * check the exact sequence of requests and values. Driver binding runs
  * against a generated sysfs tree with a thread playing the kernel.
@@ -19,11 +20,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <netlink/errno.h>
-#include <netlink/route/link.h>
-#include <netlink/route/link/sriov.h>
 
 #include "log.h"
+#include "netlink.h"
 #include "util.h"
 #include "vfcfg.h"
 
@@ -67,103 +66,72 @@ static void fake_reset(void)
 	}
 }
 
-int __wrap_rtnl_link_get_kernel(struct nl_sock *sk, int ifindex, const char *name,
-				struct rtnl_link **result);
-int __wrap_rtnl_link_change(struct nl_sock *sk, struct rtnl_link *orig, struct rtnl_link *changes,
-			    int flags);
+int __wrap_vfo_nl_vf_get(const char *pf, uint32_t index, struct vfo_nl_vf *out);
+int __wrap_vfo_nl_vf_set(const char *pf, uint32_t field, const struct vfo_nl_vf *vf);
 
-int __wrap_rtnl_link_get_kernel(struct nl_sock *sk, int ifindex, const char *name,
-				struct rtnl_link **result)
+int __wrap_vfo_nl_vf_get(const char *pf, uint32_t index, struct vfo_nl_vf *out)
 {
-	struct rtnl_link *l;
-	int i;
+	const struct vfo_vf_attrs *v;
 
-	(void)sk;
-	(void)ifindex;
 	if (fk.fail_get_after >= 0 && fk.n_get >= fk.fail_get_after)
-		return -NLE_NOMEM;
+		return -ENOMEM;
 	fk.n_get++;
-	if (!name || strcmp(name, "pf0"))
-		return -NLE_OBJ_NOTFOUND;
-	l = rtnl_link_alloc();
-	rtnl_link_set_name(l, name);
-	rtnl_link_set_ifindex(l, 7);
-	for (i = 0; i < N_VFS; i++) {
-		struct rtnl_link_vf *v = rtnl_link_vf_alloc();
-		struct nl_addr *a = nl_addr_build(AF_LLC, fk.vf[i].mac, 6);
-		nl_vf_vlans_t *vl;
-
-		rtnl_link_vf_set_index(v, (uint32_t)i);
-		rtnl_link_vf_set_addr(v, a);
-		nl_addr_put(a);
-		rtnl_link_vf_vlan_alloc(&vl, 1);
-		vl->vlans[0].vf_vlan = (uint32_t)fk.vf[i].vlan;
-		vl->vlans[0].vf_vlan_qos = (uint32_t)fk.vf[i].qos;
-		rtnl_link_vf_set_vlans(v, vl);
-		rtnl_link_vf_vlan_put(vl);
-		/* like the kernel: (u32)-1 for what the driver lacks */
-		rtnl_link_vf_set_spoofchk(v,
-					  fk.report_mask & VFO_VF_ATTR_BIT(VFO_VF_ATTR_SPOOFCHK) ?
-						  fk.vf[i].spoofchk :
-						  UINT32_MAX);
-		rtnl_link_vf_set_trust(v, fk.report_mask & VFO_VF_ATTR_BIT(VFO_VF_ATTR_TRUST) ?
-						  fk.vf[i].trust :
-						  UINT32_MAX);
-		rtnl_link_vf_set_linkstate(v, (uint32_t)fk.vf[i].link_state);
-		rtnl_link_vf_add(l, v);
-		rtnl_link_vf_put(v);
-	}
-	*result = l;
+	if (!pf || strcmp(pf, "pf0"))
+		return -ENODEV;
+	if (index >= N_VFS)
+		return -ENOENT;
+	v = &fk.vf[index];
+	memset(out, 0, sizeof(*out));
+	out->index = index;
+	memcpy(out->mac, v->mac, 6);
+	out->vlan = (uint16_t)v->vlan;
+	out->qos = (uint8_t)v->qos;
+	out->spoofchk = v->spoofchk;
+	out->trust = v->trust;
+	out->link_state = (uint32_t)v->link_state;
+	/* like the netlink module: spoofchk/trust left out when the driver
+	 * reports (u32)-1; MAC, VLAN and link state always come */
+	out->mask = VFO_NL_VF_MAC | VFO_NL_VF_VLAN | VFO_NL_VF_LINK_STATE;
+	if (fk.report_mask & VFO_VF_ATTR_BIT(VFO_VF_ATTR_SPOOFCHK))
+		out->mask |= VFO_NL_VF_SPOOFCHK;
+	if (fk.report_mask & VFO_VF_ATTR_BIT(VFO_VF_ATTR_TRUST))
+		out->mask |= VFO_NL_VF_TRUST;
 	return 0;
 }
 
-/* Decode which single attribute a change request carries. */
-static void decode(struct rtnl_link *changes, struct req *r)
+/* Decode which single field a change request carries. */
+static void decode(uint32_t field, const struct vfo_nl_vf *v, struct req *r)
 {
-	struct rtnl_link_vf *v = NULL;
-	nl_vf_vlans_t *vl;
-	struct nl_addr *a;
-	uint32_t u;
-	int n = 0;
-
-	assert_true(rtnl_link_has_vf_list(changes));
-	for (r->vf = 0; r->vf < N_VFS && !v; r->vf++)
-		v = rtnl_link_vf_get(changes, (uint32_t)r->vf);
-	r->vf--;
-	assert_non_null(v);
+	/* one field per request, always, and the request says which */
+	assert_int_equal(v->mask, field);
+	assert_true(v->index < N_VFS);
+	r->vf = (int)v->index;
 	memset(&r->val, 0, sizeof(r->val));
-	if (!rtnl_link_vf_get_addr(v, &a)) {
-		memcpy(r->val.mac, nl_addr_get_binary_addr(a), 6);
+	switch (field) {
+	case VFO_NL_VF_MAC:
+		memcpy(r->val.mac, v->mac, 6);
 		r->attr = VFO_VF_ATTR_MAC;
-		n++;
-	}
-	if (!rtnl_link_vf_get_vlans(v, &vl)) {
-		assert_int_equal(vl->size, 1);
-		assert_int_equal(vl->vlans[0].vf_vlan_proto, 0x8100);
-		r->val.vlan = (int)vl->vlans[0].vf_vlan;
-		r->val.qos = (int)vl->vlans[0].vf_vlan_qos;
-		rtnl_link_vf_vlan_put(vl);
+		break;
+	case VFO_NL_VF_VLAN:
+		r->val.vlan = v->vlan;
+		r->val.qos = v->qos;
 		r->attr = VFO_VF_ATTR_VLAN;
-		n++;
-	}
-	if (!rtnl_link_vf_get_spoofchk(v, &u)) {
-		r->val.spoofchk = u;
+		break;
+	case VFO_NL_VF_SPOOFCHK:
+		r->val.spoofchk = v->spoofchk;
 		r->attr = VFO_VF_ATTR_SPOOFCHK;
-		n++;
-	}
-	if (!rtnl_link_vf_get_trust(v, &u)) {
-		r->val.trust = u;
+		break;
+	case VFO_NL_VF_TRUST:
+		r->val.trust = v->trust;
 		r->attr = VFO_VF_ATTR_TRUST;
-		n++;
-	}
-	if (!rtnl_link_vf_get_linkstate(v, &u)) {
-		r->val.link_state = (int)u;
+		break;
+	case VFO_NL_VF_LINK_STATE:
+		r->val.link_state = (int)v->link_state;
 		r->attr = VFO_VF_ATTR_LINK_STATE;
-		n++;
+		break;
+	default:
+		fail_msg("request with field 0x%x", field);
 	}
-	rtnl_link_vf_put(v);
-	/* one attribute per request, always */
-	assert_int_equal(n, 1);
 }
 
 static void store(struct vfo_vf_attrs *dst, const struct req *r)
@@ -188,26 +156,23 @@ static void store(struct vfo_vf_attrs *dst, const struct req *r)
 	}
 }
 
-int __wrap_rtnl_link_change(struct nl_sock *sk, struct rtnl_link *orig, struct rtnl_link *changes,
-			    int flags)
+int __wrap_vfo_nl_vf_set(const char *pf, uint32_t field, const struct vfo_nl_vf *vf)
 {
 	struct req *r;
 
-	(void)sk;
-	(void)flags;
-	assert_int_equal(rtnl_link_get_ifindex(orig), 7);
+	assert_string_equal(pf, "pf0");
 	assert_true(fk.n_req < MAX_REQ);
 	fk.n_change++;
 	r = &fk.req[fk.n_req++];
-	decode(changes, r);
+	decode(field, vf, r);
 	if (fk.busy[r->attr] > 0) {
 		fk.busy[r->attr]--;
-		return -NLE_BUSY;
+		return -EBUSY;
 	}
 	if (fk.unsupported[r->attr])
-		return -NLE_OPNOTSUPP;
+		return -EOPNOTSUPP;
 	if (fk.fail_einval[r->attr])
-		return -NLE_INVAL;
+		return -EINVAL;
 	if (!fk.ignore[r->attr])
 		store(&fk.vf[r->vf], r);
 	return 0;
@@ -227,7 +192,7 @@ static void sink(int level, const char *comp, const char *msg, void *opaque)
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static struct vfo_vfcfg cfg = { .sk = NULL, .busy_retries = 3, .busy_backoff_ms = 1 };
+static struct vfo_vfcfg cfg = { .busy_retries = 3, .busy_backoff_ms = 1 };
 
 static struct vfo_vf_attrs want_all(void)
 {
@@ -332,7 +297,8 @@ static void test_apply_sequence(void **state)
 	assert_true(fk.req[3].val.trust);
 	assert_int_equal(fk.req[4].val.link_state, VFO_VF_LINK_ENABLE);
 	/* 1 save + per attribute: 1 get for the request, 1 read back */
-	assert_int_equal(fk.n_get, 1 + 5 * 2);
+	/* one read to save the originals, one read back per attribute */
+	assert_int_equal(fk.n_get, 1 + 5);
 	for (i = 0; i < VFO_VF_ATTR_N; i++)
 		assert_int_equal(res.attr[i], VFO_VF_RES_APPLIED);
 	/* saved are the originals */
@@ -530,10 +496,17 @@ static void test_saved_unreadable(void **state)
 	 * as far as the (failing) kernel lets us, and the error returned */
 	fk.n_get = 0;
 	fk.n_change = 0;
-	fk.fail_get_after = 2;
+	fk.fail_get_after = 1;
 	assert_int_equal(vfo_vfcfg_apply(&cfg, "pf0", 0, &w, &saved, &res), -ENOMEM);
 	assert_int_equal(res.attr[VFO_VF_ATTR_MAC], VFO_VF_RES_FAILED);
-	assert_int_equal(fk.n_change, 1);
+	/* the MAC, then its rollback (which cannot be read back either):
+	 * nothing else was tried, and the VF has its own MAC again */
+	assert_int_equal(fk.n_change, 2);
+	expect_req(0, VFO_VF_ATTR_MAC, 0);
+	expect_req(1, VFO_VF_ATTR_MAC, 0);
+	assert_memory_equal(fk.req[1].val.mac, saved.mac, 6);
+	assert_int_equal(fk.vf[0].mac[5], 0x10);
+	assert_non_null(strstr(logged, "rolling back mac failed"));
 }
 
 static void test_attrs_json(void **state)

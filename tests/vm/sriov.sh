@@ -1,0 +1,294 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# make check-sriov: vfo-hostd's sriov backend against a real SR-IOV driver.
+#
+# QEMU >= 8.0 emulates igb (Intel 82576) with SR-IOV; Debian 12 has 7.2, so
+# fetch-qemu.sh takes 10.0 from bookworm-backports into a private prefix
+# (the system's QEMU is untouched). A TCG guest with an IOMMU boots Debian's
+# kernel with igb, igbvf and vfio-pci, and vfo-hostd runs inside it on an
+# sriov pool over the igb PF. Every step is a command sent over the serial
+# console; every assertion is made here, on the host, on what came back:
+#
+#   1. numvfs = 2: vfo-hostd enables the VFs; `vfoctl vfs` lists both with
+#      their PCI addresses;
+#   2. reserve --mac + assign: MAC, VLAN/QoS, spoofchk and trust applied and
+#      read back in iproute2's `ip -d link show PF`; the VF bound to
+#      vfio-pci and /dev/vfio/<group> present; link_state = enable in the
+#      pool is refused by igb (EOPNOTSUPP): vfo logs it and goes on, and the
+#      refusal changes nothing else;
+#   3. release: VLAN, spoofchk and trust back to their originals, the MAC
+#      scrubbed (the backend's policy: no trace of the tenant's address),
+#      the VF back on igbvf with no driver_override left, and the VF free.
+#
+# Exit 0 pass, 1 fail, 77 skip (a missing prerequisite; a failure under
+# CI=true). Environment: VFO_HOSTD, VFOCTL (the binaries to test; default
+# the build tree), VFO_VM_BUILDDIR (caches: QEMU prefix, initramfs), and
+# lib.sh's VFO_VM_KEEP / VFO_VM_TIMEOUT.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+top_builddir=${top_builddir:-$(cd "$HERE/../.." && pwd)}
+HOSTD=${VFO_HOSTD:-$top_builddir/host-agent/vfo-hostd}
+VFOCTL=${VFOCTL:-$top_builddir/host-agent/vfoctl}
+LIMIT=${VFO_VM_TIMEOUT:-240}
+BUILDDIR=${VFO_VM_BUILDDIR:-/tmp/vfo-vm-$(id -u)}
+# The pool's settings, chosen to differ from igb's defaults for a new VF
+# (spoofchk on, trust off, no VLAN) so that applying and restoring show.
+MAC=52:54:00:5a:11:01
+VLAN=100
+QOS=3
+DOM=6f1c3b6e-8b4e-4a8e-9d7e-0c1b2a3d4e5f
+PAIR=net0
+
+skip() {
+	if [ "${CI:-}" = true ]; then
+		echo "FAIL: missing prerequisite (CI=true forbids skipping): $*" >&2
+		exit 1
+	fi
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
+[ "$(id -u)" = 0 ] || skip "not root"
+for b in "$HOSTD" "$VFOCTL"; do
+	[ -x "$b" ] || { echo "FAIL: $b not built" >&2; exit 1; }
+done
+[ -x /usr/sbin/ip ] && /usr/sbin/ip -V 2>/dev/null | grep -q iproute2 ||
+	skip "no iproute2 /usr/sbin/ip"
+
+# The QEMU with igb: cached after the first run.
+T_FETCH=$(date +%s.%N)
+QPREFIX=$(timeout 120 "$HERE/fetch-qemu.sh" -c "$BUILDDIR/cache")
+rc=$?
+case $rc in
+0) ;;
+77) skip "the fetched QEMU cannot run here (see fetch-qemu above)" ;;
+*) # A network failure is a failure: CI must see it.
+	echo "FAIL: fetching QEMU from bookworm-backports failed" >&2
+	exit 1 ;;
+esac
+FETCH_S=$(awk -v a="$T_FETCH" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+export VFO_QEMU=$QPREFIX/usr/bin/qemu-system-x86_64
+export QEMU_MODULE_DIR=$QPREFIX/usr/lib/x86_64-linux-gnu/qemu
+
+. "$HERE/lib.sh"
+
+# One budget for the whole test: what the fetch took comes off the VM's.
+LIMIT=$(awk -v l="$LIMIT" -v f="$FETCH_S" 'BEGIN { x = int(l - f); print x < 120 ? 120 : x }')
+vm_init sriov "$LIMIT"
+vm_log "QEMU $("$VFO_QEMU" --version | head -1 | awk '{ print $4 }') from $QPREFIX (fetch ${FETCH_S}s)"
+
+# ------------------------------------------------------------ boot
+
+IMG=$("$HERE/mkinitramfs.sh" -c "$VM_BUILDDIR/cache" -k "$VM_KVER" \
+	-m igb -m igbvf -m vfio-pci -m vfio_iommu_type1 \
+	"$HOSTD:/usr/sbin/vfo-hostd" "$VFOCTL:/usr/bin/vfoctl" /usr/sbin/ip:/usr/sbin/ip) ||
+	vm_fail "mkinitramfs failed"
+
+# The daemon's configuration, completed in the guest once the PF's name is
+# known. Newer vfo-hostd follow libvirt by default: there is none here.
+OV=$VM_DIR/overlay
+mkdir -p "$OV/etc/vfo"
+{
+	cat <<EOF
+[hostd]
+state_dir = /run/vfo/state
+socket = /run/vfo/hostd.sock
+group = root
+udev = no
+log_level = debug
+EOF
+	grep -aq libvirt_uri "$HOSTD" && echo "libvirt_uri ="
+	cat <<EOF
+
+[pool sriov0]
+backend = sriov
+pfs = @PF@
+numvfs = 2
+vlan = $VLAN
+qos = $QOS
+spoofchk = no
+trust = yes
+link_state = enable
+EOF
+} >"$OV/etc/vfo/hostd.conf.in"
+cp "$IMG" "$VM_DIR/initrd.img"
+(cd "$OV" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >>"$VM_DIR/initrd.img"
+
+D=$VM_DIR
+mkfifo "$D/console.in" "$D/console.out"
+: >"$D/console.log"
+# shellcheck disable=SC2054 # commas inside QEMU options
+cmd=("$VFO_QEMU" -L "$QPREFIX/usr/share/qemu"
+	-accel tcg -machine q35,kernel-irqchip=split -m 512 -smp 1
+	-nodefaults -no-user-config -display none -no-reboot
+	-device intel-iommu,intremap=on
+	-device pcie-root-port,id=rp1,chassis=1,slot=1
+	-netdev user,id=n0,restrict=on
+	-device igb,id=pf0,bus=rp1,netdev=n0,mac=52:54:00:5a:00:01
+	-kernel "$VM_KERNEL" -initrd "$D/initrd.img"
+	-append "console=ttyS0,115200 panic=-1 loglevel=6 intel_iommu=on"
+	-chardev "pipe,id=ser0,path=$D/console" -serial chardev:ser0
+	-pidfile "$D/qemu.pid")
+printf '%q ' "${cmd[@]}" >"$D/qemu.cmd"
+echo >>"$D/qemu.cmd"
+cat "$D/console.out" >>"$D/console.log" &
+VM_BG_PIDS+=($!)
+"${cmd[@]}" 2>"$D/qemu.log" &
+VM_PID=$!
+vm_log "qemu pid $VM_PID started"
+vm_wait_console '^VFO-INIT: ready' 90 || vm_fail "guest did not boot: $(tail -3 "$D/qemu.log")"
+vm_log "guest up"
+
+# ------------------------------------------------------------ helpers
+
+FAILS=0
+ok() { vm_log "ok: $*"; }
+bad() { FAILS=$((FAILS + 1)); vm_log "FAIL: $*"; }
+# g CMD: run in the guest, output in $OUT, status returned.
+g() { OUT=$(vm_guest "$1" "${2:-30}"); }
+# expect DESC ERE: the last g output matches (grep -E).
+expect() {
+	if grep -qE -- "$2" <<<"$OUT"; then ok "$1"; else
+		bad "$1: /$2/ not in:"
+		sed 's/^/    | /' <<<"$OUT" >&2
+	fi
+}
+expect_not() {
+	if grep -qE -- "$2" <<<"$OUT"; then
+		bad "$1: /$2/ found in:"
+		sed 's/^/    | /' <<<"$OUT" >&2
+	else ok "$1"; fi
+}
+IP=/usr/sbin/ip
+ctl() { echo "vfoctl --socket /run/vfo/hostd.sock --timeout 20 $*"; }
+# The PF's line for VF $1 in `ip -d link show`.
+vfline() { grep -E "^ *vf $1 " <<<"$OUT" | head -1; }
+
+# ------------------------------------------------------------ the PF
+
+g "$IP -V" || true
+expect "iproute2's ip in the guest" 'iproute2'
+g 'for d in /sys/class/net/*; do [ "$(basename "$(readlink $d/device/driver)")" = igb ] && echo "PF=${d##*/} $(basename "$(readlink $d/device)")"; done'
+PF=$(sed -n 's/^PF=\([^ ]*\) .*/\1/p' <<<"$OUT" | head -1)
+PFADDR=$(sed -n 's/^PF=[^ ]* \(.*\)/\1/p' <<<"$OUT" | head -1)
+[ -n "$PF" ] || vm_fail "no igb netdev in the guest: $OUT"
+vm_log "PF $PF ($PFADDR)"
+g "cat /sys/class/net/$PF/device/sriov_totalvfs /sys/class/net/$PF/device/sriov_numvfs"
+vm_log "igb: sriov_totalvfs/numvfs before vfo: $(echo $OUT)"
+g "$IP link set $PF up; ls -d /sys/kernel/iommu_groups/* | wc -l"
+vm_log "IOMMU groups before VFs: $OUT"
+
+# ------------------------------------------------------------ 1. start, inventory
+
+g "mkdir -p /run/vfo; sed s/@PF@/$PF/ /etc/vfo/hostd.conf.in >/etc/vfo/hostd.conf; (vfo-hostd -f -c /etc/vfo/hostd.conf >/tmp/hostd.log 2>&1 &); i=0; while [ ! -S /run/vfo/hostd.sock ] && [ \$i -lt 200 ]; do usleep 50000; i=\$((i+1)); done; ls -l /run/vfo/hostd.sock" 30 ||
+	{ g "cat /tmp/hostd.log"; vm_fail "vfo-hostd did not start: $OUT"; }
+ok "vfo-hostd started"
+# numvfs is applied at start; the VFs' PCI functions appear asynchronously.
+g "i=0; while [ \$(ls -d /sys/class/net/$PF/device/virtfn* 2>/dev/null | wc -l) -lt 2 ] && [ \$i -lt 100 ]; do usleep 100000; i=\$((i+1)); done; cat /sys/class/net/$PF/device/sriov_numvfs; for v in /sys/class/net/$PF/device/virtfn*; do echo \"\${v##*/} \$(basename \$(readlink \$v)) drv=\$(basename \$(readlink \$v/driver)) group=\$(basename \$(readlink \$v/iommu_group))\"; done"
+expect "sriov_numvfs = 2 (enabled by vfo-hostd)" '^2$'
+expect "virtfn0 bound to igbvf" '^virtfn0 .* drv=igbvf'
+VF0ADDR=$(sed -n 's/^virtfn0 \([^ ]*\) .*/\1/p' <<<"$OUT")
+VF0GROUP=$(sed -n 's/^virtfn0 .* group=\([0-9]*\).*/\1/p' <<<"$OUT")
+VF1ADDR=$(sed -n 's/^virtfn1 \([^ ]*\) .*/\1/p' <<<"$OUT")
+vm_log "VFs: $VF0ADDR (group $VF0GROUP), $VF1ADDR"
+# The inventory may lag the enabling by a rescan: ask until both show.
+g "$(ctl rescan) >/dev/null; i=0; while [ \$($(ctl vfs sriov0) | grep -c '0000:') -lt 2 ] && [ \$i -lt 50 ]; do usleep 200000; i=\$((i+1)); done; $(ctl vfs sriov0); $(ctl --json vfs sriov0)"
+expect "vfoctl vfs lists VF0 ($VF0ADDR)" "$VF0ADDR"
+expect "vfoctl vfs lists VF1 ($VF1ADDR)" "$VF1ADDR"
+g "$IP -d link show $PF"
+ORIG0=$(vfline 0)
+vm_log "igb VF 0 before assign: $ORIG0"
+grep -q 'spoof checking on' <<<"$ORIG0" && grep -q 'trust off' <<<"$ORIG0" ||
+	bad "igb's defaults for a new VF are not spoofchk on / trust off: $ORIG0"
+ORIGMAC=$(grep -oE 'link/ether [0-9a-f:]+' <<<"$ORIG0" | awk '{ print $2 }')
+[ "$ORIGMAC" != "$MAC" ] || vm_fail "VF 0 already has the test's MAC before assign"
+
+# ------------------------------------------------------------ 2. reserve, assign
+
+g "$(ctl --mac $MAC reserve sriov0 $DOM $PAIR)"
+expect "reserve" "$VF0ADDR|$VF1ADDR"
+VF=$(grep -oE "$VF0ADDR|$VF1ADDR" <<<"$OUT" | head -1)
+[ "$VF" = "$VF1ADDR" ] && VFI=1 || VFI=0
+g "$(ctl --json vfs sriov0)"
+VFGROUP=$(g "basename \$(readlink /sys/bus/pci/devices/$VF/iommu_group)" && echo "$OUT" | tr -d ' \r')
+vm_log "reserved VF $VFI ($VF), IOMMU group $VFGROUP"
+
+T_ASSIGN=$(date +%s.%N)
+g "$(ctl assign $DOM $PAIR)" 60
+ASSIGN_RC=$?
+vm_log "assign took $(awk -v a="$T_ASSIGN" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')s (console round trip included)"
+[ "$ASSIGN_RC" = 0 ] && ok "assign succeeded despite link-state" || bad "assign failed (rc $ASSIGN_RC)"
+expect "device XML: hostdev interface" "<interface type=.hostdev. managed=.yes.>"
+expect "device XML: the pair's MAC" "<mac address=.$MAC./>"
+expect "device XML: VLAN tag" "<tag id=.$VLAN./>"
+
+g "$IP -d link show $PF"
+L=$(vfline "$VFI")
+vm_log "igb VF $VFI after assign: $L"
+OUT=$L
+expect "MAC applied and read back through the PF" "link/ether $MAC"
+expect "VLAN $VLAN qos $QOS applied and read back" "vlan $VLAN, qos $QOS"
+expect "spoofchk off applied and read back" "spoof checking off"
+expect "trust on applied and read back" "trust on"
+# igb has no ndo_set_vf_link_state: whatever iproute2 prints stays as before
+OTHER=$(g "$IP -d link show $PF" && vfline $((1 - VFI)))
+vm_log "the other VF, untouched: $OTHER"
+OUT=$OTHER
+expect_not "the other VF keeps its MAC" "link/ether $MAC"
+expect_not "the other VF has no VLAN" "vlan $VLAN"
+
+g "basename \$(readlink /sys/bus/pci/devices/$VF/driver); cat /sys/bus/pci/devices/$VF/driver_override; ls /dev/vfio/"
+vm_log "VF after assign: driver / override / /dev/vfio: $(echo $OUT)"
+expect "VF bound to vfio-pci" '^vfio-pci$'
+expect "/dev/vfio/$VFGROUP present" "(^| )$VFGROUP( |$)"
+
+g "cat /tmp/hostd.log"
+expect "link-state refusal reported in the log" "does not support setting link-state, continuing without it"
+g "$(ctl --json vfs sriov0)"
+expect "VF assigned" '"state": ?"assigned"'
+expect "link-state recorded as unsupported" '"link-state": ?"unsupported"'
+expect "mac recorded as applied" '"mac": ?"applied"'
+expect "original settings saved with the assignment" '"orig": ?\{'
+
+# ------------------------------------------------------------ 3. release
+
+g "$(ctl release $DOM)" 60
+[ $? = 0 ] && ok "release" || bad "release failed: $OUT"
+# The VF goes back to igbvf asynchronously (drivers_probe).
+g "i=0; while [ \"\$(basename \$(readlink /sys/bus/pci/devices/$VF/driver) 2>/dev/null)\" != igbvf ] && [ \$i -lt 100 ]; do usleep 100000; i=\$((i+1)); done; basename \$(readlink /sys/bus/pci/devices/$VF/driver); echo \"override=[\$(cat /sys/bus/pci/devices/$VF/driver_override)]\"; ls /dev/vfio/"
+vm_log "VF after release: $(echo $OUT)"
+expect "VF back on igbvf" '^igbvf$'
+expect "driver_override cleared" '^override=\[(\(null\))?\]$'
+expect_not "/dev/vfio/$VFGROUP gone" "(^| )$VFGROUP( |$)"
+
+g "$IP -d link show $PF"
+L=$(vfline "$VFI")
+vm_log "igb VF $VFI after release: $L"
+OUT=$L
+expect_not "the tenant's MAC scrubbed" "link/ether $MAC"
+expect_not "VLAN cleared (iproute2 prints none for VLAN 0)" "vlan [1-9]"
+expect "spoofchk restored to on" "spoof checking on"
+expect "trust restored to off" "trust off"
+g "$(ctl --json vfs sriov0)"
+expect "VF free again" '"state": ?"free"'
+expect_not "no owner left" "$DOM"
+g "cat /tmp/hostd.log"
+vm_log "vfo-hostd log, VF configuration lines:"
+grep -aE 'vfcfg|sriov|link-state|restor|scrub|numvfs' <<<"$OUT" | sed 's/^/    | /' >&2
+expect_not "no errors in vfo-hostd's log" ": (err|crit|alert|emerg): "
+g "dmesg | grep -iE 'igb|vfio' | tail -n 25"
+vm_log "guest kernel (igb/vfio):"
+sed 's/^/    | /' <<<"$OUT" >&2
+# What igb itself says it did, one line per request vfo made.
+expect "igb: MAC set on the VF" "setting MAC $MAC on VF $VFI"
+expect "igb: VLAN and QoS set on the VF" "Setting VLAN $VLAN, QOS 0x$QOS on VF $VFI"
+expect "igb: VF trusted, then not" "VF $VFI is trusted"
+# The scrub writes 00:00:00:00:00:00, which igb takes as "no
+# administrative MAC": igbvf then picks a random one on its next probe.
+expect "igb: scrub = zero MAC (admin MAC removed)" "remove administratively set MAC on VF $VFI"
+expect "igb: trust restored" "VF $VFI is not trusted"
+
+[ "$FAILS" = 0 ] || vm_fail "$FAILS check(s) failed"
+vm_pass
