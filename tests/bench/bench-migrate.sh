@@ -1,0 +1,278 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# bench-migrate: live migrations between the two hosts of tests/e2e, with
+# 10 ms UDP probes from the peer, in four modes, all in one run:
+#
+#   vfo        vfo-hostd on both hosts, vfo-guestd in the guest, `vfoctl
+#              migrate`: coordinated unplug, migration, replug
+#   plainbond  what Nova and KubeVirt do: a script detaches the VF through
+#              libvirt, waits for it to go, migrates, attaches a new VF on
+#              the destination; the guest has a plain active-backup bond
+#   failover   the kernel's net_failover: QEMU failover=on pairs the VF
+#              with the standby and unplugs it itself (libvirt <teaming>)
+#   virtio     no VF at all: the floor every mode is compared with
+#
+# Per mode and phase (unplug, migration, replug): median and max probes
+# lost and longest gap; time on the standby; total migration time; the
+# delay from the domain running on the destination to its new VF being
+# plugged; and ratios to virtio-only. It prints figures: it asserts nothing
+# about them (the machine is shared and noisy).
+#
+# BENCH_RUNS (default 5) migrations per mode; BENCH_MODES to pick modes;
+# BENCH_DEMO=1 prints only the per-migration table (the README's demo).
+. "$(dirname "$0")/../e2e/lib.sh"
+
+RUNS=${BENCH_RUNS:-5}
+MODES=${BENCH_MODES:-"virtio vfo plainbond failover"}
+MAC=52:54:00:77:00:10
+RES=$(mktemp -d "${TMPDIR:-/tmp}/vfo-bench.XXXXXX")
+
+now() { date +%s.%N; }
+dt() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+vf_xml() {
+	cat <<EOF
+<interface type='bridge'>
+  <mac address='$MAC'/>
+  <source bridge='$E2E_BR'/>
+  <model type='e1000e'/>
+  <alias name='ua-vfo-net0'/>
+</interface>
+EOF
+}
+
+# The domain for a mode: the e2e guest, told its mode on the command line.
+# Only the vfo mode carries vfo's metadata: the baselines run without vfo.
+domain_xml() {
+	local mode=$1 vf=novf
+	[ "$mode" = plainbond ] || [ "$mode" = failover ] && vf=vf
+	e2e_domain_xml g1 "$MAC" "$vf" |
+		sed "s|vfo.ip=|vfo.mode=$mode vfo.ip=|" >"$E2E_DIR/g1.xml"
+	[ "$mode" = vfo ] || sed -i '/<metadata>/,/<\/metadata>/d' "$E2E_DIR/g1.xml"
+	if [ "$mode" = failover ]; then
+		# net_failover: the standby negotiates VIRTIO_NET_F_STANDBY
+		# (<teaming type='persistent'/>) and the stand-in VF is its
+		# failover primary. libvirt 9.0 allows <teaming
+		# type='transient'> only on a hostdev, so the pair is set with
+		# QEMU's failover_pair_id through qemu:override.
+		sed -i "s|<alias name='ua-standby0'/>|<alias name='ua-standby0'/><teaming type='persistent'/>|" \
+			"$E2E_DIR/g1.xml"
+		sed -i "s|</devices>|</devices><qemu:override><qemu:device alias='ua-vfo-net0'><qemu:frontend><qemu:property name='failover_pair_id' type='string' value='ua-standby0'/></qemu:frontend></qemu:device></qemu:override>|" \
+			"$E2E_DIR/g1.xml"
+	fi
+}
+
+# QEMU unplugs a failover primary itself during migration and plugs the
+# destination's: such a domain may arrive with its VF (as with libvirt's
+# <teaming> on a real VF). The bed's refusal must allow that, and only that.
+allow_failover_primaries() {
+	local h f
+	for h in A B; do
+		f=$E2E_DIR/host$h/etc-libvirt/hooks/qemu.d/00-bed-no-vf-migration
+		sed -i 's|grep -q "ua-vfo-" \&\& ! grep -q "type=.hostdev."|grep -q "ua-vfo-" \&\& ! grep -q "failover_pair_id\\\|type=.hostdev."|' "$f"
+		grep -q failover_pair_id "$f" || e2e_die "bed hook not adapted for failover"
+	done
+}
+
+other() { [ "$1" = A ] && echo B || echo A; }
+
+# Seconds (guest clock) the bond spent on the standby during migration i:
+# from the first switch to virtio after the mark to the next switch back.
+standby_time() {
+	local from=$1
+	tail -n +"$from" "$E2E_DIR/g1.console.log" | tr -d '\r' | awk '
+		$1 == "VFO-ACTIVE" && $4 == "virtio_net" && !t0 { t0 = $2 }
+		$1 == "VFO-ACTIVE" && $4 == "e1000e" && t0 { printf "%.3f", $2 - t0; exit }'
+}
+
+console_lines() { wc -l <"$E2E_DIR/g1.console.log"; }
+
+# Poll host H until the domain's XML has (1) or lacks (0) its VF.
+wait_vf() {
+	local h=$1 want=$2 i
+	for i in $(seq 400); do
+		if e2e_has_vf "$h" g1; then [ "$want" = 1 ] && return 0; else [ "$want" = 0 ] && return 0; fi
+		sleep 0.05
+	done
+	return 1
+}
+
+migrate_vfo() {
+	local src=$1 dst=$2 i=$3 t0 t_res=
+	t0=$(now)
+	e2e_phase "unplug-$i"
+	while read -r _ _ state _; do
+		case $state in
+		migrating) e2e_phase "migration-$i" ;;
+		releasing*) t_res=$(now); e2e_phase "replug-$i" ;;
+		esac
+	done < <(e2e_vfoctl "$src" migrate g1 "$(e2e_tcp_uri "$dst")" --mig-timeout 120)
+	wait_vf "$dst" 1 || e2e_die "vfo: no VF on host$dst"
+	echo "attach $(dt "$t_res" "$(now)")" >>"$RES/vfo.$i"
+	e2e_wait_active g1 e1000e 30
+	echo "total $(dt "$t0" "$(now)")" >>"$RES/vfo.$i"
+}
+
+migrate_plainbond() {
+	local src=$1 dst=$2 i=$3 t0 t1
+	t0=$(now)
+	e2e_phase "unplug-$i"
+	e2e_virsh "$src" detach-device-alias g1 ua-vfo-net0 --live >/dev/null
+	wait_vf "$src" 0 || e2e_die "plainbond: VF not removed"
+	e2e_phase "migration-$i"
+	e2e_virsh "$src" migrate --live --p2p g1 "$(e2e_tcp_uri "$dst")"
+	t1=$(now)
+	e2e_phase "replug-$i"
+	vf_xml >"$E2E_DIR/vf.xml"
+	e2e_virsh "$dst" attach-device g1 "$E2E_DIR/vf.xml" --live >/dev/null
+	echo "attach $(dt "$t1" "$(now)")" >>"$RES/plainbond.$i"
+	e2e_wait_active g1 e1000e 30
+	echo "total $(dt "$t0" "$(now)")" >>"$RES/plainbond.$i"
+}
+
+migrate_plain() {
+	local mode=$1 src=$2 dst=$3 i=$4 t0
+	t0=$(now)
+	e2e_phase "migration-$i"
+	e2e_virsh "$src" migrate --live --p2p g1 "$(e2e_tcp_uri "$dst")"
+	e2e_phase "replug-$i"
+	[ "$mode" = failover ] && e2e_wait_active g1 e1000e 60
+	echo "total $(dt "$t0" "$(now)")" >>"$RES/$mode.$i"
+}
+
+run_mode() {
+	local mode=$1 src=A dst=B i from
+	e2e_log "mode $mode: boot"
+	e2e_hostd_config A 2
+	e2e_hostd_config B 2
+	if [ "$mode" = vfo ]; then
+		e2e_hostd_start A
+		e2e_hostd_start B
+	fi
+	domain_xml "$mode"
+	: >"$E2E_DIR/g1.console.log"
+	e2e_virsh A create "$E2E_DIR/g1.xml" >/dev/null
+	e2e_wait_console g1 "VFO-GUEST: net up" 120
+	[ "$mode" = virtio ] || e2e_wait_active g1 e1000e 90
+	e2e_probe_start
+	sleep 3
+	for i in $(seq "$RUNS"); do
+		from=$(console_lines)
+		case $mode in
+		vfo) migrate_vfo "$src" "$dst" "$i" ;;
+		plainbond) migrate_plainbond "$src" "$dst" "$i" ;;
+		*) migrate_plain "$mode" "$src" "$dst" "$i" ;;
+		esac
+		sleep 2
+		e2e_phase "steady-$i"
+		[ "$mode" = virtio ] || echo "standby $(standby_time "$from")" >>"$RES/$mode.$i"
+		sleep 1
+		src=$dst
+		dst=$(other "$src")
+	done
+	e2e_probe_stop
+	printf '%s\n' "$E2E_PROBE_JSON" >"$RES/$mode.json"
+	[ -n "${BENCH_DEBUG:-}" ] && printf '%s\n' "$E2E_PROBE_JSON" >&2
+	e2e_virsh "$src" destroy g1 >/dev/null
+	if [ "$mode" = vfo ]; then
+		e2e_hostd_stop A
+		e2e_hostd_stop B
+	fi
+	e2e_log "mode $mode: done"
+}
+
+# ---- report -----------------------------------------------------------------
+
+# Values of FIELD for PHASE-1..RUNS in mode's probe report, one per line.
+phase_values() {
+	local mode=$1 phase=$2 field=$3 i
+	for i in $(seq "$RUNS"); do
+		E2E_PROBE_JSON=$(cat "$RES/$mode.json")
+		e2e_phase_field "$phase-$i" "$field"
+	done | sed '/^$/d'
+}
+
+metric_values() {
+	local mode=$1 key=$2 i
+	for i in $(seq "$RUNS"); do
+		[ -f "$RES/$mode.$i" ] && awk -v k="$key" '$1 == k { print $2 }' "$RES/$mode.$i"
+	done | sed '/^$/d'
+}
+
+# "median max" of numbers on stdin, "-" if none.
+stats() {
+	sort -g | awk '{ v[NR] = $1 } END {
+		if (!NR) { print "- -"; exit }
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%g %g\n", m, v[NR] }'
+}
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if (a == "-" || b == "-") print "-"
+		else if (b == 0) print (a == 0 ? "0 vs 0" : a " vs 0")
+		else printf "%.2fx\n", a / b }'
+}
+
+# One line per migration: what an operator watching it would see.
+report_runs() {
+	local mode i ph
+	printf '\n%-10s %-5s %-16s %-16s %-16s %9s %8s\n' mode run "unplug lost/gap" \
+		"migrate lost/gap" "replug lost/gap" "standby" "total"
+	for mode in $MODES; do
+		[ -f "$RES/$mode.json" ] || continue
+		E2E_PROBE_JSON=$(cat "$RES/$mode.json")
+		for i in $(seq "$RUNS"); do
+			printf '%-10s %-5s' "$mode" "$i"
+			for ph in unplug migration replug; do
+				printf ' %-16s' "$(e2e_phase_field "$ph-$i" lost || true)/$(e2e_phase_field "$ph-$i" max_gap_ms | cut -d. -f1)ms"
+			done
+			printf ' %8ss %7ss\n' "$(metric_values "$mode" standby | sed -n "${i}p")" \
+				"$(metric_values "$mode" total | sed -n "${i}p")"
+		done
+	done
+}
+
+report() {
+	local mode phase med max g
+	printf '\nbench-migrate: %s migrations per mode, probes every 10 ms (TCG guests)\n\n' "$RUNS"
+	printf '%-10s %-10s %12s %10s %14s\n' mode phase "lost med/max" "gap max" "vs virtio"
+	for mode in $MODES; do
+		[ -f "$RES/$mode.json" ] || continue
+		for phase in unplug migration replug; do
+			read -r med max < <(phase_values "$mode" "$phase" lost | stats)
+			read -r _ g < <(phase_values "$mode" "$phase" max_gap_ms | stats)
+			vmed=-
+			[ -f "$RES/virtio.json" ] &&
+				read -r vmed _ < <(phase_values virtio "$phase" lost | stats)
+			[ "$vmed" = - ] && vmed=0
+			printf '%-10s %-10s %12s %8s ms %14s\n' "$mode" "$phase" "$med/$max" "$g" \
+				"$(ratio "$med" "$vmed")"
+		done
+	done
+	printf '\n%-10s %18s %18s %20s\n' mode "standby s med/max" "total s med/max" "VF plugged after s"
+	for mode in $MODES; do
+		[ -f "$RES/$mode.json" ] || continue
+		read -r sm sx < <(metric_values "$mode" standby | stats)
+		read -r tm tx < <(metric_values "$mode" total | stats)
+		read -r am ax < <(metric_values "$mode" attach | stats)
+		printf '%-10s %18s %18s %20s\n' "$mode" "$sm/$sx" "$tm/$tx" "$am/$ax"
+	done
+	printf '\nTargets: vfo loses no more than virtio-only (0 at unplug and replug); time on\n'
+	printf 'standby <= migration time + VF link-up + 0.5 s; VF plugged <= 1 s after RESUMED.\n'
+}
+
+e2e_init
+trap 'e2e_cleanup; rm -rf "$RES"' EXIT
+e2e_net_up
+e2e_host_up A
+e2e_host_up B
+allow_failover_primaries
+e2e_guest_image "$top_srcdir/tests/bench/guest-bench.sh" \
+	"$top_builddir/tests/tools/vfo-probe" "$top_builddir/guest-agent/vfo-guestd"
+for m in $MODES; do
+	run_mode "$m" || e2e_log "mode $m failed"
+done
+report_runs
+[ "${BENCH_DEMO:-}" = 1 ] || report
