@@ -62,8 +62,8 @@ struct vfo_hostd {
 	struct vfo_inventory *inv;
 	struct vfo_pools *pools;
 	struct vfo_backend **backends; /* one per configured pool, in order */
-	struct vfo_orch *orch;	       /* libvirt side (orch.c); NULL in core-only use */
-	json_object *orch_state;       /* its part of the state file, as loaded */
+	struct vfo_orch *orch; /* libvirt side (orch.c); NULL in core-only use */
+	json_object *orch_state; /* its part of the state file, as loaded */
 
 	struct vfo_loop *loop;
 	struct vfo_ctl *ctl;

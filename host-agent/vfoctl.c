@@ -52,11 +52,10 @@ struct opts {
 	long count; /* events: stop after this many; 0: never */
 	long res_timeout_ms;
 	const char *mac; /* reserve: the MAC the pair's VF will carry */
-	bool direct;	 /* migrate: client-driven instead of peer-to-peer */
-	bool detach;	 /* failover: also unplug the VFs */
+	bool direct; /* migrate: client-driven instead of peer-to-peer */
+	bool detach; /* failover: also unplug the VFs */
 	int mig_timeout_ms; /* migrate: how long to follow it */
 };
-
 
 static void usage(FILE *f)
 {
@@ -572,8 +571,9 @@ static int run_migrate(const struct opts *o, struct json_object *args)
 		struct vfo_msg msg;
 
 		if (left <= 0) {
-			fprintf(stderr, "vfoctl: migration still running after %d s; follow it with "
-					"'vfoctl events'\n",
+			fprintf(stderr,
+				"vfoctl: migration still running after %d s; follow it with "
+				"'vfoctl events'\n",
 				o->mig_timeout_ms / 1000);
 			ret = EXIT_TIMEOUT;
 			goto out;
@@ -594,9 +594,9 @@ static int run_migrate(const struct opts *o, struct json_object *args)
 		else
 			printf("%7.3f s  %s%s%s\n", (double)(vfo_now_ms() - t0) / 1000, state,
 			       json_object_object_get_ex(msg.root, "detail", &v) ? ": " : "",
-			       json_object_object_get_ex(msg.root, "detail", &v)
-				       ? json_object_get_string(v)
-				       : "");
+			       json_object_object_get_ex(msg.root, "detail", &v) ?
+				       json_object_get_string(v) :
+				       "");
 		fflush(stdout);
 		ret = !strcmp(state, "done") ? EXIT_OK : !strcmp(state, "failed") ? EXIT_REPLY : -1;
 		vfo_msg_release(&msg);

@@ -63,18 +63,6 @@ domain_xml() {
 	fi
 }
 
-# QEMU unplugs a failover primary itself during migration and plugs the
-# destination's: such a domain may arrive with its VF (as with libvirt's
-# <teaming> on a real VF). The bed's refusal must allow that, and only that.
-allow_failover_primaries() {
-	local h f
-	for h in A B; do
-		f=$E2E_DIR/host$h/etc-libvirt/hooks/qemu.d/00-bed-no-vf-migration
-		sed -i 's|grep -q "ua-vfo-" \&\& ! grep -q "type=.hostdev."|grep -q "ua-vfo-" \&\& ! grep -q "failover_pair_id\\\|type=.hostdev."|' "$f"
-		grep -q failover_pair_id "$f" || e2e_die "bed hook not adapted for failover"
-	done
-}
-
 other() { [ "$1" = A ] && echo B || echo A; }
 
 # Seconds (guest clock) the bond spent on the standby during migration i:
@@ -141,6 +129,13 @@ migrate_plain() {
 	echo "total $(dt "$t0" "$(now)")" >>"$RES/$mode.$i"
 }
 
+boot_guest() {
+	: >"$E2E_DIR/g1.console.log"
+	e2e_virsh A create "$E2E_DIR/g1.xml" >/dev/null
+	e2e_wait_console g1 "VFO-GUEST: net up" 120
+	[ "$1" = virtio ] || e2e_wait_active g1 e1000e 90
+}
+
 run_mode() {
 	local mode=$1 src=A dst=B i from
 	e2e_log "mode $mode: boot"
@@ -151,13 +146,21 @@ run_mode() {
 		e2e_hostd_start B
 	fi
 	domain_xml "$mode"
-	: >"$E2E_DIR/g1.console.log"
-	e2e_virsh A create "$E2E_DIR/g1.xml" >/dev/null
-	e2e_wait_console g1 "VFO-GUEST: net up" 120
-	[ "$mode" = virtio ] || e2e_wait_active g1 e1000e 90
+	boot_guest "$mode"
 	e2e_probe_start
 	sleep 3
 	for i in $(seq "$RUNS"); do
+		if [ "$mode" = failover ] && [ "$i" -gt 1 ]; then
+			# QEMU 7.2 cannot migrate a failover pair back: the
+			# destination's primary comes up without its backend
+			# ("netdev ... has no peer"). Each run starts afresh on A.
+			e2e_phase "boot-$i"
+			e2e_virsh "$src" destroy g1 >/dev/null
+			boot_guest "$mode"
+			src=A
+			dst=B
+			sleep 2
+		fi
 		from=$(console_lines)
 		case $mode in
 		vfo) migrate_vfo "$src" "$dst" "$i" ;;
@@ -268,7 +271,6 @@ trap 'e2e_cleanup; rm -rf "$RES"' EXIT
 e2e_net_up
 e2e_host_up A
 e2e_host_up B
-allow_failover_primaries
 e2e_guest_image "$top_srcdir/tests/bench/guest-bench.sh" \
 	"$top_builddir/tests/tools/vfo-probe" "$top_builddir/guest-agent/vfo-guestd"
 for m in $MODES; do

@@ -265,10 +265,19 @@ case "$2 $3" in
 "prepare begin")
 	if [ -e "$mark" ]; then
 		rm -f "$mark"
-		if grep -q "ua-vfo-" && ! grep -q "type='hostdev'"; then
-			echo "bed: incoming $1 still carries its stand-in VF: a VF cannot migrate" >&2
-			exit 1
-		fi
+		xml=$(cat)
+		case $xml in
+		*ua-vfo-*)
+			# A failover primary (QEMU unplugs it itself during the
+			# migration) or a hostdev (vfo-hook pointed it at a local
+			# VF) is what arrives on real hosts too.
+			case $xml in
+			*failover_pair_id* | *"type='hostdev'"*) ;;
+			*)
+				echo "bed: incoming $1 still carries its stand-in VF: a VF cannot migrate" >&2
+				exit 1 ;;
+			esac ;;
+		esac
 	fi ;;
 esac
 exit 0
@@ -403,9 +412,20 @@ e2e_guest_image() {
 }
 
 # usage: e2e_domain_xml NAME MAC [vf|novf|teaming] [agent|noagent]
+#   vf       the stand-in VF in the XML from the start
+#   novf     standby only: vfo-hostd plugs the VF when the domain starts
+#   teaming  libvirt <teaming> mode: the virtio NIC is the persistent
+#            member, the e1000e its failover primary (QEMU failover=on /
+#            failover_pair_id set through <qemu:override>: libvirt 9.0
+#            refuses <teaming type='transient'> on anything but a hostdev);
+#            the guest runs the kernel's net_failover
+#   noagent  vfo.noagent=1: the guest runs no vfo-guestd (so no bond)
 e2e_domain_xml() {
-	local name=$1 mac=$2 vf=${3:-vf} uuid
+	local name=$1 mac=$2 vf=${3:-vf} agent=${4:-agent} uuid cmdline teaming=""
 	uuid=$(cat /proc/sys/kernel/random/uuid)
+	cmdline="console=ttyS0 quiet panic=-1 vfo.ip=$E2E_NET.10/24"
+	[ "$agent" = noagent ] && cmdline="$cmdline vfo.noagent=1"
+	[ "$vf" = teaming ] && teaming="<teaming type='persistent'/>"
 	cat <<EOF
 <domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
   <name>$name</name>
@@ -421,7 +441,7 @@ e2e_domain_xml() {
     <type arch='x86_64' machine='q35'>hvm</type>
     <kernel>$E2E_KERNEL</kernel>
     <initrd>$E2E_INITRD</initrd>
-    <cmdline>console=ttyS0 quiet panic=-1 vfo.ip=$E2E_NET.10/24</cmdline>
+    <cmdline>$cmdline</cmdline>
   </os>
   <features><acpi/><apic/></features>
   <cpu mode='custom'><model>qemu64</model></cpu>
@@ -440,10 +460,11 @@ e2e_domain_xml() {
       <mac address='$mac'/>
       <source bridge='$E2E_BR'/>
       <model type='virtio'/>
+      $teaming
       <alias name='ua-standby0'/>
     </interface>
 EOF
-	if [ "$vf" = vf ]; then
+	if [ "$vf" = vf ] || [ "$vf" = teaming ]; then
 		cat <<EOF
     <interface type='bridge'>
       <mac address='$mac'/>
@@ -467,8 +488,19 @@ EOF
       <target type='serial' port='0'/>
     </console>
   </devices>
-</domain>
 EOF
+	if [ "$vf" = teaming ]; then
+		cat <<EOF
+  <qemu:override>
+    <qemu:device alias='ua-vfo-net0'>
+      <qemu:frontend>
+        <qemu:property name='failover_pair_id' type='string' value='ua-standby0'/>
+      </qemu:frontend>
+    </qemu:device>
+  </qemu:override>
+EOF
+	fi
+	echo "</domain>"
 }
 
 # Wait until PATTERN shows up in the guest console log.
@@ -489,6 +521,7 @@ e2e_probe_start() {
 	local to=${1:-$E2E_NET.10}
 	E2E_PHASES=$E2E_DIR/phases
 	: >"$E2E_PHASES"
+	rm -f "$E2E_DIR/probe.stop"
 	ip netns exec "$E2E_NS_P" "$top_builddir/tests/tools/vfo-probe" send --to "$to" \
 		--port 7777 --interval-ms 10 --duration 600 --json \
 		--phase-file "$E2E_PHASES" --stop-file "$E2E_DIR/probe.stop" \
@@ -513,4 +546,227 @@ e2e_probe_stop() {
 e2e_phase_field() {
 	printf '%s\n' "$E2E_PROBE_JSON" | tr '{' '\n' | grep "\"name\":\"$1\"" |
 		sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p" | head -1
+}
+
+# ---- state of the agents ---------------------------------------------------
+
+# usage: e2e_dom_field HOST DOMAIN FIELD: a field of `vfoctl domains` (mode:
+# vf|standby|degraded, migration: none|<state>, agent: true|false); empty
+# when the host does not follow the domain.
+e2e_dom_field() {
+	e2e_vfoctl "$1" --json domains | tr -d ' \n' | tr '{' '\n' |
+		grep "\"name\":\"$2\"" | sed -n "s/.*\"$3\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -1
+}
+
+# usage: e2e_vf_owners HOST: "ADDR STATE OWNER-UUID/PAIR" per VF not free.
+e2e_vf_owners() {
+	e2e_vfoctl "$1" --json vfs | tr -d ' \n' | tr '{' '\n' | grep '"state":"' |
+		grep -v '"state":"free"' |
+		sed -n 's/.*"addr":"\([^"]*\)".*"state":"\([^"]*\)".*/\1 \2/p'
+}
+
+# usage: e2e_expect_pool HOST "FREE RESERVED ASSIGNED" [WAIT_S]
+e2e_expect_pool() {
+	local h=$1 want=$2 wait=${3:-0} got i
+	for i in $(seq 0 $((wait * 5))); do
+		got=$(e2e_pool_counts "$h")
+		[ "$got" = "$want" ] && return 0
+		[ "$i" -lt $((wait * 5)) ] && sleep 0.2
+	done
+	e2e_die "host$h pool: free/reserved/assigned '$got', expected '$want'"
+}
+
+# usage: e2e_expect_vf HOST DOMAIN yes|no [WAIT_S]: the VF in the live XML.
+e2e_expect_vf() {
+	local h=$1 dom=$2 want=$3 wait=${4:-0} i have
+	for i in $(seq 0 $((wait * 5))); do
+		have=no
+		e2e_has_vf "$h" "$dom" && have=yes
+		[ "$have" = "$want" ] && return 0
+		[ "$i" -lt $((wait * 5)) ] && sleep 0.2
+	done
+	e2e_die "host$h: $dom's VF in the domain XML: $have, expected $want"
+}
+
+# usage: e2e_expect_mode HOST DOMAIN MODE [WAIT_S]: vfoctl domains' mode.
+e2e_expect_mode() {
+	local h=$1 dom=$2 want=$3 wait=${4:-0} i got
+	for i in $(seq 0 $((wait * 5))); do
+		got=$(e2e_dom_field "$h" "$dom" mode)
+		[ "$got" = "$want" ] && return 0
+		[ "$i" -lt $((wait * 5)) ] && sleep 0.2
+	done
+	e2e_die "host$h: $dom's mode '$got', expected '$want'"
+}
+
+# usage: e2e_running HOST DOMAIN: 0 if the domain runs on that host.
+e2e_running() {
+	[ "$(e2e_virsh "$1" domstate "$2" 2>/dev/null | head -1)" = running ]
+}
+
+# ---- the guest's bond --------------------------------------------------------
+
+# How many VFO-ACTIVE lines the guest printed so far: pass it to
+# e2e_wait_active to wait for a change that happens after this point.
+e2e_active_count() {
+	grep -c 'VFO-ACTIVE' "$E2E_DIR/$1.console.log" 2>/dev/null || true
+}
+
+# The driver the guest's bond (or net_failover) runs on now.
+e2e_active_now() {
+	grep 'VFO-ACTIVE' "$E2E_DIR/$1.console.log" 2>/dev/null | tail -1 | tr -d '\r' |
+		awk '{print $4}'
+}
+
+# usage: e2e_wait_active NAME DRIVER [TIMEOUT [SINCE]]: wait until the
+# guest's bond runs on DRIVER (e1000e: the VF, virtio_net: the standby),
+# as its watcher reports on the console; with SINCE (e2e_active_count),
+# only a report printed after that point counts.
+e2e_wait_active() {
+	local name=$1 driver=$2 timeout=${3:-30} since=${4:-0} i
+	for i in $(seq $((timeout * 10))); do
+		[ "$(grep 'VFO-ACTIVE' "$E2E_DIR/$name.console.log" 2>/dev/null |
+			tail -n +$((since + 1)) | tail -1 | tr -d '\r' | awk '{print $4}')" = "$driver" ] &&
+			return 0
+		sleep 0.1
+	done
+	e2e_die "guest $name: bond not active on $driver within ${timeout}s"
+}
+
+# usage: e2e_standby_time NAME SINCE: seconds (guest clock) between the
+# first switch to virtio_net and the next switch to e1000e after SINCE.
+e2e_standby_time() {
+	grep 'VFO-ACTIVE' "$E2E_DIR/$1.console.log" | tail -n +$(($2 + 1)) | tr -d '\r' |
+		awk '$4 == "virtio_net" && !t0 { t0 = $2 } $4 == "e1000e" && t0 { printf "%.2f\n", $2 - t0; exit }'
+}
+
+# ---- events and phases ---------------------------------------------------------
+
+# Follow host H's vfo-hostd events in the background: each line is stamped
+# with the wall clock it arrived at ("$EPOCHREALTIME JSON") in
+# $E2E_DIR/hostH.events. Call again after restarting that vfo-hostd.
+e2e_events_start() {
+	local h=$1
+	(
+		e2e_vfoctl "$h" --json events 2>/dev/null |
+			while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done
+	) >>"$E2E_DIR/host$h.events" &
+	E2E_PIDS+=($!)
+	# The subscription is in place once the daemon answered it.
+	sleep 0.2
+}
+
+# usage: e2e_event_time HOST STATE [AFTER [EVENT [DOMAIN]]]: the wall-clock
+# time of the first EVENT (default "migration") of DOMAIN (default g1)
+# with that state after AFTER; empty if none.
+e2e_event_time() {
+	local h=$1 st=$2 after=${3:-0} ev=${4:-migration} dom=${5:-g1}
+	awk -v st="\"state\":\"$st\"" -v ev="\"event\":\"$ev\"" -v dom="\"name\":\"$dom\"" \
+		-v after="$after" '$1 > after && index($0, st) && index($0, ev) && index($0, dom) {
+			print $1; exit }' "$E2E_DIR/host$h.events" 2>/dev/null
+}
+
+# usage: e2e_wait_event HOST STATE TIMEOUT [AFTER [EVENT]]
+e2e_wait_event() {
+	local h=$1 st=$2 timeout=$3 after=${4:-0} ev=${5:-migration} i
+	for i in $(seq $((timeout * 10))); do
+		[ -n "$(e2e_event_time "$h" "$st" "$after" "$ev")" ] && return 0
+		sleep 0.1
+	done
+	e2e_die "host$h: no $ev event '$st' within ${timeout}s"
+}
+
+# usage: e2e_phase_at NAME TIME: a phase that started at TIME (wall clock,
+# seconds): the probe sender sorts phases by time and files each probe
+# under the phase in force when it was sent, so marks may come late.
+e2e_phase_at() {
+	[ -n "$2" ] || return 0
+	printf '%s %s\n' "$2" "$1" >>"$E2E_PHASES"
+}
+
+# Mark the phases of one migration from the agents' event steps:
+#   P-unplug     source "leaving" (vf-leaving to the guest, then detach)
+#   P-migration  source "migrating" (the live migration proper)
+#   P-replug     destination "attaching" (the VF is plugged there), or
+#                the source's "releasing" when the destination says nothing
+# usage: e2e_mark_migration P SRC DST T0
+e2e_mark_migration() {
+	local p=$1 src=$2 dst=$3 t0=$4 t
+	e2e_phase_at "$p-unplug" "$(e2e_event_time "$src" leaving "$t0")"
+	e2e_phase_at "$p-migration" "$(e2e_event_time "$src" migrating "$t0")"
+	t=$(e2e_event_time "$dst" attaching "$t0")
+	[ -n "$t" ] || t=$(e2e_event_time "$dst" degraded "$t0")
+	[ -n "$t" ] || t=$(e2e_event_time "$src" releasing "$t0")
+	e2e_phase_at "$p-replug" "$t"
+}
+
+# usage: e2e_migrate SRC DST PREFIX [VFOCTL-MIGRATE-OPTIONS...]: a managed
+# migration of g1 with `vfoctl migrate`, its steps printed as they happen,
+# the probe phases marked. Sets E2E_MIG_RC (vfoctl's exit status),
+# E2E_MIG_T0 (wall clock at the start) and E2E_MIG_OUT (its output).
+e2e_migrate() {
+	local src=$1 dst=$2 p=$3 rc=0
+	shift 3
+	E2E_MIG_T0=$EPOCHREALTIME
+	e2e_log "$p: vfoctl migrate g1 host$src -> host$dst $*"
+	e2e_vfoctl "$src" migrate g1 "$(e2e_tcp_uri "$dst")" "$@" >"$E2E_DIR/$p.out" 2>&1 || rc=$?
+	E2E_MIG_RC=$rc
+	E2E_MIG_OUT=$(cat "$E2E_DIR/$p.out")
+	sed 's/^/    /' "$E2E_DIR/$p.out" >&2
+	e2e_mark_migration "$p" "$src" "$dst" "$E2E_MIG_T0"
+}
+
+# usage: e2e_step_duration HOST FROM TO AFTER: seconds between two states.
+e2e_step_duration() {
+	local a b
+	a=$(e2e_event_time "$1" "$2" "$4")
+	b=$(e2e_event_time "$1" "$3" "$4")
+	[ -n "$a" ] && [ -n "$b" ] || return 1
+	awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f\n", b - a }'
+}
+
+# usage: e2e_loss PHASE: "lost/sent, longest gap G ms" for the log.
+e2e_loss() {
+	echo "$1: lost $(e2e_phase_field "$1" lost) of $(e2e_phase_field "$1" sent)," \
+		"longest gap $(e2e_phase_field "$1" max_gap_ms) ms"
+}
+
+# usage: e2e_expect_loss PHASE MAX: at most MAX probes lost in PHASE.
+e2e_expect_loss() {
+	local lost
+	lost=$(e2e_phase_field "$1" lost)
+	[ -n "$lost" ] || e2e_die "no phase $1 in the probe report"
+	[ "$lost" -le "$2" ] || e2e_die "$1: $lost probes lost (at most $2 expected)"
+}
+
+# ---- the usual bed -------------------------------------------------------------
+
+# Two hosts with libvirtd and vfo-hostd (configure a host first with
+# e2e_hostd_config to change its defaults), their events followed.
+e2e_bed_up() {
+	e2e_net_up
+	e2e_host_up A
+	e2e_host_up B
+	[ -f "$E2E_DIR/hostA/etc-vfo/hostd.conf" ] || e2e_hostd_config A
+	[ -f "$E2E_DIR/hostB/etc-vfo/hostd.conf" ] || e2e_hostd_config B
+	e2e_hostd_start A
+	e2e_hostd_start B
+	e2e_events_start A
+	e2e_events_start B
+}
+
+# usage: e2e_guest_up [vf|novf|teaming] [agent|noagent]: guest g1 on host A;
+# returns once it answers probes' path is up (and, with the agent, once
+# its bond runs on the VF).
+e2e_guest_up() {
+	local vf=${1:-novf} agent=${2:-agent}
+	[ -n "${E2E_INITRD:-}" ] || e2e_guest_image "$top_srcdir/tests/e2e/guest-agent.sh" \
+		"$top_builddir/tests/tools/vfo-probe" "$top_builddir/guest-agent/vfo-guestd"
+	e2e_domain_xml g1 52:54:00:77:00:10 "$vf" "$agent" >"$E2E_DIR/g1.xml"
+	e2e_virsh A create "$E2E_DIR/g1.xml" >/dev/null
+	e2e_wait_console g1 "VFO-GUEST: net up" 120
+	if [ "$agent" = agent ] || [ "$vf" = teaming ]; then
+		e2e_wait_active g1 e1000e 60
+	fi
+	e2e_log "guest g1 up on hostA ($vf, $agent)"
 }

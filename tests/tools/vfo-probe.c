@@ -56,9 +56,9 @@ struct probe_pkt {
 struct probe_rec {
 	int64_t tx_mono_us;
 	int64_t tx_wall_us;
-	int64_t rx_mono_us;	/* first echo; 0 if none */
-	int64_t gap_us;		/* longest echo gap ending at/attributed here */
-	uint32_t count;		/* echoes seen */
+	int64_t rx_mono_us; /* first echo; 0 if none */
+	int64_t gap_us; /* longest echo gap ending at/attributed here */
+	uint32_t count; /* echoes seen */
 };
 
 struct phase {
@@ -74,7 +74,7 @@ struct sender {
 	struct sockaddr_storage to;
 	socklen_t to_len;
 	int interval_ms;
-	double duration_s;	/* 0: until stopped */
+	double duration_s; /* 0: until stopped */
 	int linger_ms;
 	bool json;
 	const char *phase_file;
@@ -87,7 +87,7 @@ struct sender {
 	size_t nrec, cap;
 	int64_t start_mono_us, stop_mono_us;
 	int64_t last_rx_us;
-	int64_t last_rx_seq;	/* -1: nothing yet */
+	int64_t last_rx_seq; /* -1: nothing yet */
 	int64_t max_rx_seq;
 	uint64_t received, dup, reordered, stray;
 	int64_t rtt_min, rtt_max, rtt_sum;
@@ -106,16 +106,14 @@ static int64_t clock_us(clockid_t id)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: vfo-probe echo --port P [--bind ADDR]\n"
-		"       vfo-probe send --to ADDR --port P [--interval-ms MS] [--duration S]\n"
-		"                 [--json] [--phase-file F|--marks F] [--stop-file F]\n"
-		"                 [--status-file F] [--linger-ms MS] [--first-phase NAME]\n"
-		"       vfo-probe phase --phase-file F NAME\n");
+	fprintf(f, "usage: vfo-probe echo --port P [--bind ADDR]\n"
+		   "       vfo-probe send --to ADDR --port P [--interval-ms MS] [--duration S]\n"
+		   "                 [--json] [--phase-file F|--marks F] [--stop-file F]\n"
+		   "                 [--status-file F] [--linger-ms MS] [--first-phase NAME]\n"
+		   "       vfo-probe phase --phase-file F NAME\n");
 }
 
-static int parse_addr(const char *s, int port, struct sockaddr_storage *ss,
-		      socklen_t *len)
+static int parse_addr(const char *s, int port, struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
@@ -211,8 +209,7 @@ static int echo_socket(const char *bind_addr, int port)
 		len = sizeof(*a6);
 		fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (fd >= 0) {
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
-				   sizeof(off));
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
 		} else {
 			parse_addr("0.0.0.0", port, &ss, &len);
 			fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -280,8 +277,7 @@ static int cmd_echo(int argc, char **argv)
 		socklen_t flen = sizeof(from);
 		ssize_t n;
 
-		n = recvfrom(fd, buf, sizeof(buf), 0,
-			     (struct sockaddr *)&from, &flen);
+		n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -306,8 +302,7 @@ static void phase_add(struct sender *s, int64_t wall_us, const char *name)
 	int i;
 
 	if (s->nphases >= MAX_PHASES) {
-		fprintf(stderr, "vfo-probe: too many phases, ignoring %s\n",
-			name);
+		fprintf(stderr, "vfo-probe: too many phases, ignoring %s\n", name);
 		return;
 	}
 	/* Keep the list sorted by start time: lines may come late. */
@@ -332,8 +327,7 @@ static void phase_line(struct sender *s, char *line)
 	while (*line == ' ' || *line == '\t')
 		line++;
 	end = line + strlen(line);
-	while (end > line && (end[-1] == ' ' || end[-1] == '\t' ||
-			      end[-1] == '\r'))
+	while (end > line && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
 		*--end = '\0';
 	if (!*line || *line == '#')
 		return;
@@ -410,8 +404,8 @@ static int cmd_phase(int argc, char **argv)
 		return 2;
 	}
 	now = clock_us(CLOCK_REALTIME);
-	n = snprintf(line, sizeof(line), "%" PRId64 ".%06" PRId64 " %s\n",
-		     now / 1000000, now % 1000000, argv[optind]);
+	n = snprintf(line, sizeof(line), "%" PRId64 ".%06" PRId64 " %s\n", now / 1000000,
+		     now % 1000000, argv[optind]);
 	if (n < 0 || (size_t)n >= sizeof(line)) {
 		fprintf(stderr, "vfo-probe: phase name too long\n");
 		return 2;
@@ -492,8 +486,7 @@ static void recv_all(struct sender *s, int fd)
 			return;
 		now = clock_us(CLOCK_MONOTONIC);
 		if (n != sizeof(pkt) || ntohl(pkt.magic) != PROBE_MAGIC ||
-		    ntohl(pkt.run_id) != s->run_id ||
-		    ntohl(pkt.seq) >= s->nrec) {
+		    ntohl(pkt.run_id) != s->run_id || ntohl(pkt.seq) >= s->nrec) {
 			s->stray++;
 			continue;
 		}
@@ -543,10 +536,9 @@ static void write_status(struct sender *s)
 	if (s->last_rx_seq >= 0)
 		age = (clock_us(CLOCK_MONOTONIC) - s->last_rx_us) / 1000;
 	n = snprintf(buf, sizeof(buf),
-		     "{\"sent\":%zu,\"received\":%" PRIu64
-		     ",\"last_rx_age_ms\":%" PRId64 ",\"phase\":\"%s\"}\n",
-		     s->nrec, s->received, age,
-		     s->phases[s->nphases - 1].name);
+		     "{\"sent\":%zu,\"received\":%" PRIu64 ",\"last_rx_age_ms\":%" PRId64
+		     ",\"phase\":\"%s\"}\n",
+		     s->nrec, s->received, age, s->phases[s->nphases - 1].name);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", s->status_file);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -609,44 +601,39 @@ static void report(struct sender *s)
 		if (s->phases[i].max_gap_us > max_gap)
 			max_gap = s->phases[i].max_gap_us;
 	fprintf(h,
-		"vfo-probe: sent %zu received %" PRIu64 " lost %" PRIu64
-		" dup %" PRIu64 " reordered %" PRIu64 " max-gap %.1f ms"
+		"vfo-probe: sent %zu received %" PRIu64 " lost %" PRIu64 " dup %" PRIu64
+		" reordered %" PRIu64 " max-gap %.1f ms"
 		" rtt min/avg/max %.2f/%.2f/%.2f ms\n",
-		s->nrec, s->received, lost, s->dup, s->reordered,
-		max_gap / 1000.0, s->rtt_min / 1000.0, avg / 1000.0,
-		s->rtt_max / 1000.0);
+		s->nrec, s->received, lost, s->dup, s->reordered, max_gap / 1000.0,
+		s->rtt_min / 1000.0, avg / 1000.0, s->rtt_max / 1000.0);
 	for (i = 0; i < s->nphases; i++) {
 		struct phase *p = &s->phases[i];
 
 		fprintf(h,
-			"  phase %-16s sent %6" PRIu64 " lost %5" PRIu64
-			" dup %3" PRIu64 " max-gap %8.1f ms\n",
-			p->name, p->sent, p->sent - p->received, p->dup,
-			p->max_gap_us / 1000.0);
+			"  phase %-16s sent %6" PRIu64 " lost %5" PRIu64 " dup %3" PRIu64
+			" max-gap %8.1f ms\n",
+			p->name, p->sent, p->sent - p->received, p->dup, p->max_gap_us / 1000.0);
 	}
 	if (!s->json)
 		return;
-	printf("{\"sent\":%zu,\"received\":%" PRIu64 ",\"lost\":%" PRIu64
-	       ",\"duplicated\":%" PRIu64 ",\"reordered\":%" PRIu64
-	       ",\"stray\":%" PRIu64 ",\"max_gap_ms\":%.3f"
+	printf("{\"sent\":%zu,\"received\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"duplicated\":%" PRIu64
+	       ",\"reordered\":%" PRIu64 ",\"stray\":%" PRIu64 ",\"max_gap_ms\":%.3f"
 	       ",\"interval_ms\":%d,\"duration_s\":%.3f"
 	       ",\"rtt_ms\":{\"min\":%.3f,\"avg\":%.3f,\"max\":%.3f}"
 	       ",\"phases\":[",
-	       s->nrec, s->received, lost, s->dup, s->reordered, s->stray,
-	       max_gap / 1000.0, s->interval_ms,
-	       (s->stop_mono_us - s->start_mono_us) / 1e6,
-	       s->rtt_min / 1000.0, avg / 1000.0, s->rtt_max / 1000.0);
+	       s->nrec, s->received, lost, s->dup, s->reordered, s->stray, max_gap / 1000.0,
+	       s->interval_ms, (s->stop_mono_us - s->start_mono_us) / 1e6, s->rtt_min / 1000.0,
+	       avg / 1000.0, s->rtt_max / 1000.0);
 	for (i = 0; i < s->nphases; i++) {
 		struct phase *p = &s->phases[i];
 
 		printf("%s{\"name\":", i ? "," : "");
 		json_str(stdout, p->name);
 		printf(",\"start\":%" PRId64 ".%06" PRId64 ",\"sent\":%" PRIu64
-		       ",\"received\":%" PRIu64 ",\"lost\":%" PRIu64
-		       ",\"duplicated\":%" PRIu64 ",\"max_gap_ms\":%.3f}",
-		       p->wall_us / 1000000, p->wall_us % 1000000, p->sent,
-		       p->received, p->sent - p->received, p->dup,
-		       p->max_gap_us / 1000.0);
+		       ",\"received\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"duplicated\":%" PRIu64
+		       ",\"max_gap_ms\":%.3f}",
+		       p->wall_us / 1000000, p->wall_us % 1000000, p->sent, p->received,
+		       p->sent - p->received, p->dup, p->max_gap_us / 1000.0);
 	}
 	printf("]}\n");
 	fflush(stdout);
@@ -698,8 +685,7 @@ static bool handle_signals(struct sender *s, int sfd)
 			if (s->nphases == before) {
 				char name[32];
 
-				snprintf(name, sizeof(name), "phase%d",
-					 s->nphases);
+				snprintf(name, sizeof(name), "phase%d", s->nphases);
 				phase_add(s, clock_us(CLOCK_REALTIME), name);
 			}
 		} else {
@@ -743,8 +729,7 @@ static int run_sender(struct sender *s)
 			break;
 		if (pfd[0].revents & POLLIN)
 			recv_all(s, fd);
-		if ((pfd[2].revents & POLLIN) && handle_signals(s, sfd) &&
-		    sending) {
+		if ((pfd[2].revents & POLLIN) && handle_signals(s, sfd) && sending) {
 			sending = false;
 			s->stop_mono_us = clock_us(CLOCK_MONOTONIC);
 			linger_end = s->stop_mono_us + s->linger_ms * 1000LL;
@@ -755,8 +740,7 @@ static int run_sender(struct sender *s)
 				break;
 			continue;
 		}
-		if (!(pfd[1].revents & POLLIN) ||
-		    read(tfd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		if (!(pfd[1].revents & POLLIN) || read(tfd, &ticks, sizeof(ticks)) != sizeof(ticks))
 			continue;
 		phase_poll(s);
 		if ((end_us && now >= end_us) ||
@@ -814,8 +798,7 @@ static int cmd_send(int argc, char **argv)
 	char *end;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "t:p:i:d:jf:s:S:l:F:h", opts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:p:i:d:jf:s:S:l:F:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			to = optarg;
@@ -831,8 +814,7 @@ static int cmd_send(int argc, char **argv)
 			break;
 		case 'd':
 			s.duration_s = strtod(optarg, &end);
-			if (*end || end == optarg || s.duration_s < 0 ||
-			    s.duration_s > 86400)
+			if (*end || end == optarg || s.duration_s < 0 || s.duration_s > 86400)
 				goto bad;
 			break;
 		case 'j':

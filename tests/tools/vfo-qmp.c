@@ -204,14 +204,13 @@ static int execute(struct qmp *q, const char *cmd, bool print)
 	int ret;
 
 	if (cmd[0] != '{') {
-		if (snprintf(wrapped, sizeof(wrapped), "{\"execute\":\"%s\"}",
-			     cmd) >= (int)sizeof(wrapped))
+		if (snprintf(wrapped, sizeof(wrapped), "{\"execute\":\"%s\"}", cmd) >=
+		    (int)sizeof(wrapped))
 			return -E2BIG;
 		cmd = wrapped;
 	}
 	len = strlen(cmd);
-	if (write(q->fd, cmd, len) != (ssize_t)len ||
-	    write(q->fd, "\n", 1) != 1)
+	if (write(q->fd, cmd, len) != (ssize_t)len || write(q->fd, "\n", 1) != 1)
 		return -errno;
 	for (;;) {
 		ret = read_line(q, &line);
@@ -297,8 +296,7 @@ fail:
 	if (ret == -ECONNRESET && q->listen)
 		return 0;
 	if (ret == -ETIMEDOUT) {
-		fprintf(stderr, "vfo-qmp: timed out%s%s\n",
-			q->wait_event ? " waiting for " : "",
+		fprintf(stderr, "vfo-qmp: timed out%s%s\n", q->wait_event ? " waiting for " : "",
 			q->wait_event && !q->event_seen ? q->wait_event : "");
 		return EXIT_TIMEOUT;
 	}
@@ -331,8 +329,7 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			timeout = strtod(optarg, &end);
-			if (*end || end == optarg || timeout <= 0 ||
-			    timeout > 86400) {
+			if (*end || end == optarg || timeout <= 0 || timeout > 86400) {
 				usage(stderr);
 				return EXIT_USAGE;
 			}
