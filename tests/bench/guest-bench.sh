@@ -58,7 +58,23 @@ esac
 vfo-probe echo --port 7777 >/dev/console 2>&1 &
 log "VFO-GUEST: net up ($mode)"
 last=-
+seen=" "
 while :; do
+	# Each VF as it appears, and its carrier: VF link-up time is what the
+	# bench compares the time on standby with. A replugged VF may reuse
+	# the name of the one that left: "seen" holds only current NICs.
+	now=" "
+	for p in /sys/class/net/eth*; do
+		n=${p##*/}
+		[ "$(drv "$n")" = e1000e ] || continue
+		read -r c <"$p/carrier" 2>/dev/null || c=0
+		now="$now$n:$c "
+		case $seen in *" $n:$c "*) continue ;; esac
+		read -r u _ </proc/uptime
+		case $seen in *" $n:"*) ;; *) log "VFO-NIC $u $n" ;; esac
+		log "VFO-CARRIER $u $n $c"
+	done
+	seen=$now
 	if [ "$mode" = plainbond ]; then
 		# Enslave a new VF once its driver is bound (never one that is
 		# leaving: it has no driver any more).
