@@ -21,8 +21,7 @@
 
 #define COMP "bond"
 
-static int bond_find(struct vfo_guestd *gd, struct vfo_gpair *p,
-		     struct vfo_nl_link *out)
+static int bond_find(struct vfo_guestd *gd, struct vfo_gpair *p, struct vfo_nl_link *out)
 {
 	const struct vfo_nl_link *sb = vfo_guestd_link(gd, p->standby);
 	int ret;
@@ -39,9 +38,8 @@ static int bond_find(struct vfo_guestd *gd, struct vfo_gpair *p,
 static void wanted_opts(const struct vfo_guestd *gd, struct vfo_nl_bond *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->mask = VFO_NL_BOND_F_MODE | VFO_NL_BOND_F_MIIMON |
-		  VFO_NL_BOND_F_PRIMARY_RESELECT | VFO_NL_BOND_F_NUM_PEER_NOTIF |
-		  VFO_NL_BOND_F_FAIL_OVER_MAC;
+	o->mask = VFO_NL_BOND_F_MODE | VFO_NL_BOND_F_MIIMON | VFO_NL_BOND_F_PRIMARY_RESELECT |
+		  VFO_NL_BOND_F_NUM_PEER_NOTIF | VFO_NL_BOND_F_FAIL_OVER_MAC;
 	o->mode = VFO_NL_BOND_MODE_ACTIVE_BACKUP;
 	o->miimon = gd->cfg.miimon;
 	o->primary_reselect = gd->cfg.primary_reselect;
@@ -63,10 +61,9 @@ static int bond_fix_opts(struct vfo_guestd *gd, const struct vfo_nl_link *b)
 	wanted_opts(gd, &want);
 	if (!b->has_bond)
 		return -EINVAL;
-	if ((has->mask & VFO_NL_BOND_F_MODE) &&
-	    has->mode != VFO_NL_BOND_MODE_ACTIVE_BACKUP) {
-		vfo_err(COMP, "%s: mode %u is not active-backup: not adopting it",
-			b->name, has->mode);
+	if ((has->mask & VFO_NL_BOND_F_MODE) && has->mode != VFO_NL_BOND_MODE_ACTIVE_BACKUP) {
+		vfo_err(COMP, "%s: mode %u is not active-backup: not adopting it", b->name,
+			has->mode);
 		return -EINVAL;
 	}
 	if (!(has->mask & VFO_NL_BOND_F_MIIMON) || has->miimon != want.miimon) {
@@ -107,13 +104,12 @@ static bool route_movable(const struct vfo_nl_route *r, int standby)
 {
 	static const uint8_t mc = 0xff;
 
-	if (r->oif != standby || r->table != RT_TABLE_MAIN ||
-	    r->type != RTN_UNICAST || r->protocol == RTPROT_KERNEL)
+	if (r->oif != standby || r->table != RT_TABLE_MAIN || r->type != RTN_UNICAST ||
+	    r->protocol == RTPROT_KERNEL)
 		return false;
 	/* IPv6 link-local and multicast routes come with the device. */
 	if (r->family == AF_INET6 && r->has_dst &&
-	    ((r->dst[0] == 0xfe && (r->dst[1] & 0xc0) == 0x80) ||
-	     r->dst[0] == mc))
+	    ((r->dst[0] == 0xfe && (r->dst[1] & 0xc0) == 0x80) || r->dst[0] == mc))
 		return false;
 	return true;
 }
@@ -175,8 +171,7 @@ static int snapshot_take(struct vfo_nl *nl, int ifindex, struct snapshot *s)
  * its routes), so the routes are re-added at once from the snapshot: the
  * default route is back within the same few netlink requests.
  */
-static void move_config(struct vfo_guestd *gd, struct vfo_gpair *p,
-			struct snapshot *s)
+static void move_config(struct vfo_guestd *gd, struct vfo_gpair *p, struct snapshot *s)
 {
 	size_t i;
 	int ret, pass;
@@ -189,8 +184,7 @@ static void move_config(struct vfo_guestd *gd, struct vfo_gpair *p,
 			a.flags |= 0x02; /* IFA_F_NODAD: it was ours already */
 		ret = vfo_nl_addr_add(gd->nl, &a);
 		if (ret && ret != -EEXIST)
-			vfo_warn(COMP, "%s: adding an address: %s", p->bond_name,
-				 strerror(-ret));
+			vfo_warn(COMP, "%s: adding an address: %s", p->bond_name, strerror(-ret));
 	}
 	/* Routes through a gateway need the prefix routes first: two
 	 * passes, direct routes then the rest. */
@@ -208,23 +202,20 @@ static void move_config(struct vfo_guestd *gd, struct vfo_gpair *p,
 				ret = vfo_nl_route_add(gd->nl, &r);
 			}
 			if (ret && ret != -EEXIST)
-				vfo_warn(COMP, "%s: adding a route: %s",
-					 p->bond_name, strerror(-ret));
+				vfo_warn(COMP, "%s: adding a route: %s", p->bond_name,
+					 strerror(-ret));
 		}
 	}
 	for (i = 0; i < s->n_addrs; i++) {
 		ret = vfo_nl_addr_del(gd->nl, &s->addrs[i]);
 		if (ret && ret != -EADDRNOTAVAIL && ret != -ENODEV)
-			vfo_dbg(COMP, "removing an address from the standby: %s",
-				strerror(-ret));
+			vfo_dbg(COMP, "removing an address from the standby: %s", strerror(-ret));
 	}
-	vfo_notice(COMP, "%s: moved %zu address(es) and %zu route(s) from %s",
-		   p->bond_name, s->n_addrs, s->n_routes,
-		   vfo_guestd_ifname(gd, p->standby));
+	vfo_notice(COMP, "%s: moved %zu address(es) and %zu route(s) from %s", p->bond_name,
+		   s->n_addrs, s->n_routes, vfo_guestd_ifname(gd, p->standby));
 }
 
-static int take_standby(struct vfo_guestd *gd, struct vfo_gpair *p,
-			const struct vfo_nl_link *sb)
+static int take_standby(struct vfo_guestd *gd, struct vfo_gpair *p, const struct vfo_nl_link *sb)
 {
 	struct snapshot s = { 0 };
 	int ret;
@@ -232,8 +223,7 @@ static int take_standby(struct vfo_guestd *gd, struct vfo_gpair *p,
 	if (gd->cfg.move_addresses) {
 		ret = snapshot_take(gd->nl, p->standby, &s);
 		if (ret)
-			vfo_warn(COMP, "%s: cannot read addresses: %s",
-				 sb->name, strerror(-ret));
+			vfo_warn(COMP, "%s: cannot read addresses: %s", sb->name, strerror(-ret));
 	}
 	ret = vfo_nl_bond_enslave(gd->nl, p->bond, p->standby);
 	if (ret) {
@@ -262,8 +252,7 @@ static void set_all_slaves_active(const char *bond)
 {
 	char path[128], val[8];
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/bonding/all_slaves_active",
-		 bond);
+	snprintf(path, sizeof(path), "/sys/class/net/%s/bonding/all_slaves_active", bond);
 	if (vfo_read_file(path, val, sizeof(val)) > 0 && !strcmp(val, "1"))
 		return;
 	if (vfo_write_file(path, "1"))
@@ -345,8 +334,7 @@ static int enslave_vf(struct vfo_guestd *gd, struct vfo_gpair *p)
 	return ret;
 }
 
-int vfo_gbond_act(struct vfo_guestd *gd, struct vfo_gpair *p,
-		  unsigned int actions)
+int vfo_gbond_act(struct vfo_guestd *gd, struct vfo_gpair *p, unsigned int actions)
 {
 	int ret, first = 0;
 

@@ -28,7 +28,7 @@
 #define COMP "channel"
 #define RETRY_MIN_MS 1000
 #define RETRY_MAX_MS 30000
-#define CHAN_RATE 20	   /* requests per second */
+#define CHAN_RATE 20 /* requests per second */
 #define CHAN_BURST 50
 #define CHAN_FLOOD_MAX 200 /* over-budget lines before dropping the peer */
 #define CHAN_MAX_QUEUE (256 * 1024)
@@ -50,8 +50,7 @@ const char *vfo_gchan_state_str(enum vfo_gchan_state s)
 	return "invalid";
 }
 
-int vfo_gchan_find_port(const char *path, const char *sysfs_root, char *out,
-			size_t outlen)
+int vfo_gchan_find_port(const char *path, const char *sysfs_root, char *out, size_t outlen)
 {
 	const char *name = strrchr(path, '/');
 	char dir[PATH_MAX], buf[256];
@@ -66,8 +65,7 @@ int vfo_gchan_find_port(const char *path, const char *sysfs_root, char *out,
 	/* No udev to make the /dev/virtio-ports/ links: find the port by
 	 * the name the host gave it. */
 	name = name ? name + 1 : path;
-	snprintf(dir, sizeof(dir), "%s/class/virtio-ports",
-		 sysfs_root ? sysfs_root : "/sys");
+	snprintf(dir, sizeof(dir), "%s/class/virtio-ports", sysfs_root ? sysfs_root : "/sys");
 	d = opendir(dir);
 	if (!d)
 		return -ENOENT;
@@ -135,8 +133,7 @@ static void chan_update_events(struct vfo_guestd *gd)
 	vfo_loop_update_fd(gd->loop, c->conn_watch, ev);
 }
 
-static void on_conn(struct vfo_loop *l, int id, int fd, unsigned int events,
-		    void *opaque)
+static void on_conn(struct vfo_loop *l, int id, int fd, unsigned int events, void *opaque)
 {
 	struct vfo_guestd *gd = opaque;
 	struct vfo_gchan *c = &gd->chan;
@@ -148,8 +145,25 @@ static void on_conn(struct vfo_loop *l, int id, int fd, unsigned int events,
 	(void)fd;
 	if (events & (VFO_EV_IN | VFO_EV_HUP | VFO_EV_ERR))
 		ret = vfo_conn_on_readable(c->conn, now);
+	/* Requests the host sent before leaving are still carried out
+	 * (a vf-leaving must be, ack or not): read to the end. */
+	for (int i = 0; !ret && (events & VFO_EV_HUP) && i < 64 && vfo_conn_want_read(c->conn); i++)
+		ret = vfo_conn_on_readable(c->conn, now);
 	if (!ret && (events & VFO_EV_OUT))
 		ret = vfo_conn_on_writable(c->conn);
+	if (!ret && (events & VFO_EV_HUP)) {
+		struct vfo_conn_stats st;
+
+		/* A port polls HUP exactly while no host is connected: what
+		 * is still queued can never be delivered (the next host is
+		 * another conversation), and the port would poll HUP, never
+		 * OUT, forever: a level-triggered watch would spin. */
+		vfo_conn_get_stats(c->conn, &st);
+		vfo_info(COMP, "host left with %zu byte(s) of replies unsent", st.queued);
+		chan_drop_conn(gd);
+		chan_open(gd);
+		return;
+	}
 	if (!ret) {
 		chan_update_events(gd);
 		return;
@@ -190,8 +204,8 @@ static void chan_connect(struct vfo_guestd *gd)
 		return;
 	}
 	c->fd = -1; /* the connection owns it now */
-	ret = vfo_loop_add_fd(gd->loop, "channel", vfo_conn_fd(c->conn),
-			      VFO_EV_IN, on_conn, gd, NULL);
+	ret = vfo_loop_add_fd(gd->loop, "channel", vfo_conn_fd(c->conn), VFO_EV_IN, on_conn, gd,
+			      NULL);
 	if (ret < 0) {
 		chan_drop_conn(gd);
 		retry_later(gd, RETRY_MIN_MS);
@@ -211,8 +225,7 @@ static bool host_connected(int fd)
 	return poll(&p, 1, 0) >= 0 && !(p.revents & (POLLHUP | POLLERR | POLLNVAL));
 }
 
-static void on_wait(struct vfo_loop *l, int id, int fd, unsigned int events,
-		    void *opaque)
+static void on_wait(struct vfo_loop *l, int id, int fd, unsigned int events, void *opaque)
 {
 	struct vfo_guestd *gd = opaque;
 	struct vfo_gchan *c = &gd->chan;
@@ -240,8 +253,7 @@ static void chan_open(struct vfo_guestd *gd)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET };
 	int ret;
 
-	if (vfo_gchan_find_port(gd->cfg.channel, NULL, c->path,
-				sizeof(c->path))) {
+	if (vfo_gchan_find_port(gd->cfg.channel, NULL, c->path, sizeof(c->path))) {
 		vfo_dbg(COMP, "%s: no such port yet", gd->cfg.channel);
 		goto retry;
 	}
@@ -253,8 +265,7 @@ static void chan_open(struct vfo_guestd *gd)
 	c->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (c->ep < 0 || epoll_ctl(c->ep, EPOLL_CTL_ADD, c->fd, &ev))
 		goto err_close;
-	ret = vfo_loop_add_fd(gd->loop, "channel-wait", c->ep, VFO_EV_IN,
-			      on_wait, gd, NULL);
+	ret = vfo_loop_add_fd(gd->loop, "channel-wait", c->ep, VFO_EV_IN, on_wait, gd, NULL);
 	if (ret < 0)
 		goto err_close;
 	c->ep_watch = ret;
@@ -269,8 +280,7 @@ err_close:
 	chan_drop_wait(gd, true);
 retry:
 	retry_later(gd, c->retry_ms);
-	c->retry_ms = c->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS
-						     : c->retry_ms * 2;
+	c->retry_ms = c->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : c->retry_ms * 2;
 }
 
 static void on_retry(struct vfo_loop *l, int id, void *opaque)
@@ -293,8 +303,8 @@ int vfo_gchan_init(struct vfo_guestd *gd)
 		c->state = VFO_GCHAN_OFF;
 		return 0;
 	}
-	ret = vfo_loop_add_timer(gd->loop, "channel-retry", -1,
-				 VFO_TIMER_ONESHOT, on_retry, gd, NULL);
+	ret = vfo_loop_add_timer(gd->loop, "channel-retry", -1, VFO_TIMER_ONESHOT, on_retry, gd,
+				 NULL);
 	if (ret < 0)
 		return ret;
 	c->retry_timer = ret;

@@ -14,18 +14,17 @@
 #include "log.h"
 #include "netlink.h"
 
-static const char *const reselect_choices[] = { "always", "better",
-						"failure", NULL };
+static const char *const reselect_choices[] = { "always", "better", "failure", NULL };
 
 static const struct vfo_config_key agent_keys[] = {
-	{ .name = "channel", .type = VFO_CONFIG_STRING,
-	  .def = VFO_GUESTD_CHANNEL },
-	{ .name = "control_socket", .type = VFO_CONFIG_STRING,
-	  .def = VFO_GUESTD_SOCK },
-	{ .name = "settle_ms", .type = VFO_CONFIG_INT, .def = "200",
-	  .min = 0, .max = 60000 },
-	{ .name = "udev_timeout_ms", .type = VFO_CONFIG_INT, .def = "5000",
-	  .min = 0, .max = 600000 },
+	{ .name = "channel", .type = VFO_CONFIG_STRING, .def = VFO_GUESTD_CHANNEL },
+	{ .name = "control_socket", .type = VFO_CONFIG_STRING, .def = VFO_GUESTD_SOCK },
+	{ .name = "settle_ms", .type = VFO_CONFIG_INT, .def = "200", .min = 0, .max = 60000 },
+	{ .name = "udev_timeout_ms",
+	  .type = VFO_CONFIG_INT,
+	  .def = "5000",
+	  .min = 0,
+	  .max = 600000 },
 	{ .name = "log_level", .type = VFO_CONFIG_STRING, .def = "info" },
 	{ .name = "auto_pair", .type = VFO_CONFIG_BOOL, .def = "yes" },
 	{ .name = NULL },
@@ -33,20 +32,21 @@ static const struct vfo_config_key agent_keys[] = {
 
 static const struct vfo_config_key bond_keys[] = {
 	{ .name = "name_prefix", .type = VFO_CONFIG_STRING, .def = "vfo" },
-	{ .name = "miimon", .type = VFO_CONFIG_INT, .def = "100",
-	  .min = 1, .max = 10000 },
-	{ .name = "hold_down_ms", .type = VFO_CONFIG_INT, .def = "500",
-	  .min = 0, .max = 600000 },
-	{ .name = "num_peer_notif", .type = VFO_CONFIG_INT, .def = "3",
-	  .min = 0, .max = 255 },
-	{ .name = "peer_notif_delay", .type = VFO_CONFIG_INT, .def = "0",
-	  .min = 0, .max = 300000 },
-	{ .name = "primary_reselect", .type = VFO_CONFIG_ENUM,
-	  .def = "failure", .choices = reselect_choices },
+	{ .name = "miimon", .type = VFO_CONFIG_INT, .def = "100", .min = 1, .max = 10000 },
+	{ .name = "hold_down_ms", .type = VFO_CONFIG_INT, .def = "500", .min = 0, .max = 600000 },
+	{ .name = "num_peer_notif", .type = VFO_CONFIG_INT, .def = "3", .min = 0, .max = 255 },
+	{ .name = "peer_notif_delay", .type = VFO_CONFIG_INT, .def = "0", .min = 0, .max = 300000 },
+	{ .name = "primary_reselect",
+	  .type = VFO_CONFIG_ENUM,
+	  .def = "failure",
+	  .choices = reselect_choices },
 	{ .name = "move_addresses", .type = VFO_CONFIG_BOOL, .def = "yes" },
 	{ .name = "notify_on_removal", .type = VFO_CONFIG_BOOL, .def = "yes" },
-	{ .name = "leave_timeout_ms", .type = VFO_CONFIG_INT, .def = "30000",
-	  .min = 0, .max = 3600000 },
+	{ .name = "leave_timeout_ms",
+	  .type = VFO_CONFIG_INT,
+	  .def = "30000",
+	  .min = 0,
+	  .max = 3600000 },
 	{ .name = NULL },
 };
 
@@ -64,13 +64,10 @@ static bool ifname_ok(const char *s)
 	return vfo_sel_parse(s, &sel) == 0 && sel.kind == VFO_SEL_NAME;
 }
 
-static void agent_validate(const struct vfo_config_section *s,
-			   struct vfo_config_report *r)
+static void agent_validate(const struct vfo_config_section *s, struct vfo_config_report *r)
 {
-	if (vfo_log_level_from_string(vfo_config_get_string(s, "log_level")) <
-	    0)
-		vfo_config_report(r, s, "log_level",
-				  "log_level: not a syslog level name");
+	if (vfo_log_level_from_string(vfo_config_get_string(s, "log_level")) < 0)
+		vfo_config_report(r, s, "log_level", "log_level: not a syslog level name");
 	if (strlen(vfo_config_get_string(s, "channel")) >= PATH_MAX)
 		vfo_config_report(r, s, "channel", "channel: path too long");
 	if (strlen(vfo_config_get_string(s, "control_socket")) >= 108)
@@ -78,8 +75,7 @@ static void agent_validate(const struct vfo_config_section *s,
 				  "control_socket: path too long for a socket");
 }
 
-static void bond_validate(const struct vfo_config_section *s,
-			  struct vfo_config_report *r)
+static void bond_validate(const struct vfo_config_section *s, struct vfo_config_report *r)
 {
 	const char *p = vfo_config_get_string(s, "name_prefix");
 	char probe[IFNAMSIZ + 8];
@@ -99,19 +95,16 @@ static void bond_validate(const struct vfo_config_section *s,
 				  (long long)miimon);
 }
 
-static void pair_validate(const struct vfo_config_section *s,
-			  struct vfo_config_report *r)
+static void pair_validate(const struct vfo_config_section *s, struct vfo_config_report *r)
 {
 	const char *b = vfo_config_get_string(s, "bond");
 	struct vfo_sel sel;
 
-	if (vfo_sel_parse(vfo_config_get_string(s, "standby"), &sel) ||
-	    sel.kind == VFO_SEL_NONE)
+	if (vfo_sel_parse(vfo_config_get_string(s, "standby"), &sel) || sel.kind == VFO_SEL_NONE)
 		vfo_config_report(r, s, "standby",
 				  "standby: not a MAC, PCI address or interface name");
 	if (vfo_sel_parse(vfo_config_get_string(s, "vf"), &sel))
-		vfo_config_report(r, s, "vf",
-				  "vf: not a MAC, PCI address or interface name");
+		vfo_config_report(r, s, "vf", "vf: not a MAC, PCI address or interface name");
 	if (*b && !ifname_ok(b))
 		vfo_config_report(r, s, "bond", "bond: not a valid interface name");
 }
@@ -119,8 +112,7 @@ static void pair_validate(const struct vfo_config_section *s,
 static const struct vfo_config_section_schema sections[] = {
 	{ .name = "agent", .keys = agent_keys, .validate = agent_validate },
 	{ .name = "bond", .keys = bond_keys, .validate = bond_validate },
-	{ .name = "pair", .named = true, .keys = pair_keys,
-	  .validate = pair_validate },
+	{ .name = "pair", .named = true, .keys = pair_keys, .validate = pair_validate },
 	{ .name = NULL },
 };
 
@@ -130,8 +122,7 @@ void vfo_guest_cfg_default(struct vfo_guest_cfg *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->channel, sizeof(cfg->channel), "%s", VFO_GUESTD_CHANNEL);
-	snprintf(cfg->ctl_socket, sizeof(cfg->ctl_socket), "%s",
-		 VFO_GUESTD_SOCK);
+	snprintf(cfg->ctl_socket, sizeof(cfg->ctl_socket), "%s", VFO_GUESTD_SOCK);
 	cfg->settle_ms = 200;
 	cfg->udev_timeout_ms = 5000;
 	cfg->log_level = VFO_LOG_INFO;
@@ -153,9 +144,8 @@ static const uint8_t reselect_values[] = {
 	VFO_NL_BOND_RESELECT_FAILURE,
 };
 
-static int fill_pairs(struct vfo_guest_cfg *cfg, const struct vfo_config *c,
-		      const char *name, vfo_guest_cfg_err_fn on_error,
-		      void *opaque)
+static int fill_pairs(struct vfo_guest_cfg *cfg, const struct vfo_config *c, const char *name,
+		      vfo_guest_cfg_err_fn on_error, void *opaque)
 {
 	const struct vfo_config_section *s = NULL;
 
@@ -167,8 +157,7 @@ static int fill_pairs(struct vfo_guest_cfg *cfg, const struct vfo_config *c,
 		if (cfg->n_pairs == VFO_PAIR_MAX) {
 			char msg[160];
 
-			snprintf(msg, sizeof(msg), "%s: more than %d pairs",
-				 name, VFO_PAIR_MAX);
+			snprintf(msg, sizeof(msg), "%s: more than %d pairs", name, VFO_PAIR_MAX);
 			if (on_error)
 				on_error(msg, opaque);
 			else
@@ -177,21 +166,18 @@ static int fill_pairs(struct vfo_guest_cfg *cfg, const struct vfo_config *c,
 		}
 		p = &cfg->pairs[cfg->n_pairs++];
 		memset(p, 0, sizeof(*p));
-		snprintf(p->name, sizeof(p->name), "%s",
-			 vfo_config_section_name(s));
+		snprintf(p->name, sizeof(p->name), "%s", vfo_config_section_name(s));
 		/* Both already checked by pair_validate(). */
 		vfo_sel_parse(vfo_config_get_string(s, "standby"), &p->standby);
 		vfo_sel_parse(vfo_config_get_string(s, "vf"), &p->vf);
-		snprintf(p->bond, sizeof(p->bond), "%s",
-			 vfo_config_get_string(s, "bond"));
+		snprintf(p->bond, sizeof(p->bond), "%s", vfo_config_get_string(s, "bond"));
 		for (i = 0; i + 1 < cfg->n_pairs && p->bond[0]; i++) {
 			if (strcmp(cfg->pairs[i].bond, p->bond))
 				continue;
 			char msg[200];
 
-			snprintf(msg, sizeof(msg),
-				 "%s: pairs '%s' and '%s' both use bond %s",
-				 name, cfg->pairs[i].name, p->name, p->bond);
+			snprintf(msg, sizeof(msg), "%s: pairs '%s' and '%s' both use bond %s", name,
+				 cfg->pairs[i].name, p->name, p->bond);
 			if (on_error)
 				on_error(msg, opaque);
 			else
@@ -202,16 +188,15 @@ static int fill_pairs(struct vfo_guest_cfg *cfg, const struct vfo_config *c,
 	return 0;
 }
 
-static int fill(struct vfo_guest_cfg *cfg, const struct vfo_config *c,
-		const char *name, vfo_guest_cfg_err_fn on_error, void *opaque)
+static int fill(struct vfo_guest_cfg *cfg, const struct vfo_config *c, const char *name,
+		vfo_guest_cfg_err_fn on_error, void *opaque)
 {
 	const struct vfo_config_section *a = vfo_config_section(c, "agent", NULL);
 	const struct vfo_config_section *b = vfo_config_section(c, "bond", NULL);
 	struct vfo_guest_cfg tmp = *cfg;
 	int ret;
 
-	snprintf(tmp.channel, sizeof(tmp.channel), "%s",
-		 vfo_config_get_string(a, "channel"));
+	snprintf(tmp.channel, sizeof(tmp.channel), "%s", vfo_config_get_string(a, "channel"));
 	if (!strcmp(tmp.channel, "none"))
 		tmp.channel[0] = '\0';
 	snprintf(tmp.ctl_socket, sizeof(tmp.ctl_socket), "%s",
@@ -220,8 +205,7 @@ static int fill(struct vfo_guest_cfg *cfg, const struct vfo_config *c,
 		tmp.ctl_socket[0] = '\0';
 	tmp.settle_ms = vfo_config_get_int(a, "settle_ms");
 	tmp.udev_timeout_ms = vfo_config_get_int(a, "udev_timeout_ms");
-	tmp.log_level =
-		vfo_log_level_from_string(vfo_config_get_string(a, "log_level"));
+	tmp.log_level = vfo_log_level_from_string(vfo_config_get_string(a, "log_level"));
 	tmp.auto_pair = vfo_config_get_bool(a, "auto_pair");
 
 	snprintf(tmp.name_prefix, sizeof(tmp.name_prefix), "%s",
@@ -230,8 +214,7 @@ static int fill(struct vfo_guest_cfg *cfg, const struct vfo_config *c,
 	tmp.hold_down_ms = vfo_config_get_int(b, "hold_down_ms");
 	tmp.num_peer_notif = (uint8_t)vfo_config_get_int(b, "num_peer_notif");
 	tmp.peer_notif_delay = (uint32_t)vfo_config_get_int(b, "peer_notif_delay");
-	tmp.primary_reselect =
-		reselect_values[vfo_config_get_enum(b, "primary_reselect")];
+	tmp.primary_reselect = reselect_values[vfo_config_get_enum(b, "primary_reselect")];
 	tmp.move_addresses = vfo_config_get_bool(b, "move_addresses");
 	tmp.notify_on_removal = vfo_config_get_bool(b, "notify_on_removal");
 	tmp.leave_timeout_ms = vfo_config_get_int(b, "leave_timeout_ms");
@@ -243,15 +226,13 @@ static int fill(struct vfo_guest_cfg *cfg, const struct vfo_config *c,
 	return 0;
 }
 
-int vfo_guest_cfg_load_buffer(struct vfo_guest_cfg *cfg, const char *name,
-			      const char *buf, size_t len,
-			      vfo_guest_cfg_err_fn on_error, void *opaque)
+int vfo_guest_cfg_load_buffer(struct vfo_guest_cfg *cfg, const char *name, const char *buf,
+			      size_t len, vfo_guest_cfg_err_fn on_error, void *opaque)
 {
 	struct vfo_config *c = NULL;
 	int ret;
 
-	ret = vfo_config_load_buffer(&schema, name, buf, len, on_error, opaque,
-				     &c);
+	ret = vfo_config_load_buffer(&schema, name, buf, len, on_error, opaque, &c);
 	if (ret)
 		return ret;
 	ret = fill(cfg, c, name, on_error, opaque);
@@ -259,9 +240,8 @@ int vfo_guest_cfg_load_buffer(struct vfo_guest_cfg *cfg, const char *name,
 	return ret;
 }
 
-int vfo_guest_cfg_load(struct vfo_guest_cfg *cfg, const char *path,
-		       bool must_exist, vfo_guest_cfg_err_fn on_error,
-		       void *opaque)
+int vfo_guest_cfg_load(struct vfo_guest_cfg *cfg, const char *path, bool must_exist,
+		       vfo_guest_cfg_err_fn on_error, void *opaque)
 {
 	struct vfo_config *c = NULL;
 	int ret;

@@ -27,8 +27,7 @@ static void client_drop(struct vfo_guestd *gd, struct vfo_gctl_client *cl)
 	memset(cl, 0, sizeof(*cl));
 }
 
-static void on_client(struct vfo_loop *l, int id, int fd, unsigned int events,
-		      void *opaque)
+static void on_client(struct vfo_loop *l, int id, int fd, unsigned int events, void *opaque)
 {
 	struct vfo_gctl_client *cl = opaque;
 	struct vfo_guestd *gd = vfo_conn_opaque(cl->conn);
@@ -52,8 +51,7 @@ static void on_client(struct vfo_loop *l, int id, int fd, unsigned int events,
 	vfo_loop_update_fd(l, cl->watch, ev);
 }
 
-static void on_accept(struct vfo_loop *l, int id, int fd, unsigned int events,
-		      void *opaque)
+static void on_accept(struct vfo_loop *l, int id, int fd, unsigned int events, void *opaque)
 {
 	struct vfo_guestd *gd = opaque;
 	struct vfo_gctl_client *cl = NULL;
@@ -82,8 +80,7 @@ static void on_accept(struct vfo_loop *l, int id, int fd, unsigned int events,
 		close(cfd);
 		return;
 	}
-	ret = vfo_loop_add_fd(l, "ctl-client", cfd, VFO_EV_IN, on_client, cl,
-			      NULL);
+	ret = vfo_loop_add_fd(l, "ctl-client", cfd, VFO_EV_IN, on_client, cl, NULL);
 	if (ret < 0) {
 		client_drop(gd, cl);
 		return;
@@ -130,13 +127,12 @@ int vfo_gctl_init(struct vfo_guestd *gd)
 	}
 	/* A stale socket from an earlier run (we were killed). */
 	unlink(c->path);
-	if (bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    chmod(c->path, 0600) || listen(c->fd, 16)) {
+	if (bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) || chmod(c->path, 0600) ||
+	    listen(c->fd, 16)) {
 		ret = -errno;
 		goto err_close;
 	}
-	ret = vfo_loop_add_fd(gd->loop, "ctl", c->fd, VFO_EV_IN, on_accept, gd,
-			      NULL);
+	ret = vfo_loop_add_fd(gd->loop, "ctl", c->fd, VFO_EV_IN, on_accept, gd, NULL);
 	if (ret < 0)
 		goto err_unlink;
 	c->watch = ret;
@@ -175,6 +171,8 @@ int vfo_gctl_query(const char *path, const char *line, int timeout_ms)
 	size_t len = strlen(line), got = 0;
 	int fd, ret = 0;
 
+	if (!len)
+		return -EINVAL;
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, path, strlen(path));
@@ -185,8 +183,8 @@ int vfo_gctl_query(const char *path, const char *line, int timeout_ms)
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    write(fd, line, len) != (ssize_t)len ||
-	    (line[len - 1] != '\n' && write(fd, "\n", 1) != 1)) {
+	    send(fd, line, len, MSG_NOSIGNAL) != (ssize_t)len ||
+	    (line[len - 1] != '\n' && send(fd, "\n", 1, MSG_NOSIGNAL) != 1)) {
 		ret = -errno;
 		goto out;
 	}

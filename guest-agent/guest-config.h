@@ -21,9 +21,9 @@
 
 struct vfo_guest_cfg {
 	/* [agent] */
-	char channel[PATH_MAX];	/* "" : no host channel */
+	char channel[PATH_MAX]; /* "" : no host channel */
 	char ctl_socket[PATH_MAX]; /* "" : no control socket */
-	int64_t settle_ms;	/* wait after a new NIC without udevd */
+	int64_t settle_ms; /* wait after a new NIC without udevd */
 	int64_t udev_timeout_ms; /* wait at most this for udev's "add" */
 	int log_level;
 	bool auto_pair;
@@ -49,11 +49,9 @@ void vfo_guest_cfg_default(struct vfo_guest_cfg *cfg);
  * reported as "file:line: message" through on_error (NULL: the log).
  */
 typedef void (*vfo_guest_cfg_err_fn)(const char *msg, void *opaque);
-int vfo_guest_cfg_load(struct vfo_guest_cfg *cfg, const char *path,
-		       bool must_exist, vfo_guest_cfg_err_fn on_error,
-		       void *opaque);
-int vfo_guest_cfg_load_buffer(struct vfo_guest_cfg *cfg, const char *name,
-			      const char *buf, size_t len,
-			      vfo_guest_cfg_err_fn on_error, void *opaque);
+int vfo_guest_cfg_load(struct vfo_guest_cfg *cfg, const char *path, bool must_exist,
+		       vfo_guest_cfg_err_fn on_error, void *opaque);
+int vfo_guest_cfg_load_buffer(struct vfo_guest_cfg *cfg, const char *name, const char *buf,
+			      size_t len, vfo_guest_cfg_err_fn on_error, void *opaque);
 
 #endif

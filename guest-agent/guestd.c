@@ -36,8 +36,7 @@ static struct vfo_glink *glink_find(struct vfo_guestd *gd, int ifindex)
 	return NULL;
 }
 
-const struct vfo_nl_link *vfo_guestd_link(const struct vfo_guestd *gd,
-					  int ifindex)
+const struct vfo_nl_link *vfo_guestd_link(const struct vfo_guestd *gd, int ifindex)
 {
 	size_t i;
 
@@ -76,8 +75,7 @@ static void rearm_ready_timer(struct vfo_guestd *gd)
 			      first ? (int)(first > now ? first - now : 1) : -1);
 }
 
-static void link_new(struct vfo_guestd *gd, const struct vfo_nl_link *l,
-		     bool initial)
+static void link_new(struct vfo_guestd *gd, const struct vfo_nl_link *l, bool initial)
 {
 	struct vfo_glink *g;
 	int64_t now = vfo_now_ms(), settle = gd->cfg.settle_ms;
@@ -91,8 +89,8 @@ static void link_new(struct vfo_guestd *gd, const struct vfo_nl_link *l,
 	g->l = *l;
 	if (initial || !needs_settle(l))
 		return;
-	if (now < gd->arriving_until &&
-	    !memcmp(vfo_pair_link_mac(l), gd->arriving_mac, 6) && settle > 50)
+	if (now < gd->arriving_until && !memcmp(vfo_pair_link_mac(l), gd->arriving_mac, 6) &&
+	    settle > 50)
 		settle = 50; /* the host announced it: no need to wait long */
 	if (gd->udev.active && !vfo_gudev_seen(gd, l->ifindex)) {
 		g->udev_pending = true;
@@ -102,8 +100,7 @@ static void link_new(struct vfo_guestd *gd, const struct vfo_nl_link *l,
 	}
 	if (!g->ready_at)
 		g->ready_at = now;
-	vfo_info(COMP, "new NIC %s (ifindex %d, driver %s): %s", l->name,
-		 l->ifindex, l->driver,
+	vfo_info(COMP, "new NIC %s (ifindex %d, driver %s): %s", l->name, l->ifindex, l->driver,
 		 g->udev_pending ? "waiting for udev" : "settling");
 	rearm_ready_timer(gd);
 }
@@ -135,8 +132,7 @@ static void on_ready_timer(struct vfo_loop *l, int id, void *opaque)
 		if (g->ready_at && g->ready_at <= now) {
 			if (g->udev_pending)
 				vfo_warn(COMP, "no udev event for %s in %lld ms: going on",
-					 g->l.name,
-					 (long long)gd->cfg.udev_timeout_ms);
+					 g->l.name, (long long)gd->cfg.udev_timeout_ms);
 			g->ready_at = 0;
 			g->udev_pending = false;
 		}
@@ -145,8 +141,7 @@ static void on_ready_timer(struct vfo_loop *l, int id, void *opaque)
 	vfo_guestd_schedule(gd);
 }
 
-static void on_link(enum vfo_nl_event ev, const struct vfo_nl_link *l,
-		    void *opaque)
+static void on_link(enum vfo_nl_event ev, const struct vfo_nl_link *l, void *opaque)
 {
 	struct vfo_guestd *gd = opaque;
 	struct vfo_glink *g = glink_find(gd, l->ifindex);
@@ -168,8 +163,7 @@ static void on_link(enum vfo_nl_event ev, const struct vfo_nl_link *l,
 	vfo_guestd_schedule(gd);
 }
 
-static void on_mon(struct vfo_loop *l, int id, int fd, unsigned int events,
-		   void *opaque)
+static void on_mon(struct vfo_loop *l, int id, int fd, unsigned int events, void *opaque)
 {
 	struct vfo_guestd *gd = opaque;
 	int ret;
@@ -220,13 +214,11 @@ static void pair_free(struct vfo_guestd *gd, struct vfo_gpair *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static void pair_perform(struct vfo_guestd *gd, struct vfo_gpair *p,
-			 const struct vfo_pol_out *out);
+static void pair_perform(struct vfo_guestd *gd, struct vfo_gpair *p, const struct vfo_pol_out *out);
 
 /* Feed the policy and carry out what it asks, including the follow-ups
  * (enslaving produces an ENSLAVED input). */
-static int pair_step(struct vfo_guestd *gd, struct vfo_gpair *p,
-		     enum vfo_pol_input in)
+static int pair_step(struct vfo_guestd *gd, struct vfo_gpair *p, enum vfo_pol_input in)
 {
 	const struct vfo_nl_link *vf = p->vf ? vfo_guestd_link(gd, p->vf) : NULL;
 	struct vfo_pol_event ev = {
@@ -245,37 +237,30 @@ static int pair_step(struct vfo_guestd *gd, struct vfo_gpair *p,
 		return -EOPNOTSUPP;
 	ret = vfo_pol_step(&p->pol, &ev, &out);
 	if (p->pol.state != before)
-		vfo_info(COMP, "%s: %s -> %s (%s)", p->name,
-			 vfo_vf_state_str(before), vfo_vf_state_str(p->pol.state),
-			 vfo_pol_input_str(in));
+		vfo_info(COMP, "%s: %s -> %s (%s)", p->name, vfo_vf_state_str(before),
+			 vfo_vf_state_str(p->pol.state), vfo_pol_input_str(in));
 	if (out.switched)
 		vfo_notice(COMP, "%s: traffic now on the %s (%s)", p->name,
-			   p->pol.on_standby ? "standby" : "VF",
-			   p->pol.last_reason);
+			   p->pol.on_standby ? "standby" : "VF", p->pol.last_reason);
 	pair_perform(gd, p, &out);
 	return ret;
 }
 
-static void pair_perform(struct vfo_guestd *gd, struct vfo_gpair *p,
-			 const struct vfo_pol_out *out)
+static void pair_perform(struct vfo_guestd *gd, struct vfo_gpair *p, const struct vfo_pol_out *out)
 {
 	int64_t now = vfo_now_ms();
 
 	if (out->actions & VFO_ACT_ARM_TIMER)
 		vfo_loop_update_timer(gd->loop, p->timer,
-				      out->timer_at > now
-					      ? (int)(out->timer_at - now)
-					      : 1);
+				      out->timer_at > now ? (int)(out->timer_at - now) : 1);
 	if (out->actions & VFO_ACT_CANCEL_TIMER)
 		vfo_loop_update_timer(gd->loop, p->timer, -1);
-	if (vfo_gbond_act(gd, p, out->actions) < 0 &&
-	    (out->actions & VFO_ACT_ENSLAVE_VF)) {
+	if (vfo_gbond_act(gd, p, out->actions) < 0 && (out->actions & VFO_ACT_ENSLAVE_VF)) {
 		p->enslave_retry_at = now + RETRY_MS;
 		vfo_guestd_schedule(gd);
 		return;
 	}
-	if ((out->actions & VFO_ACT_ENSLAVE_VF) &&
-	    p->pol.state == VFO_VF_PRESENT) {
+	if ((out->actions & VFO_ACT_ENSLAVE_VF) && p->pol.state == VFO_VF_PRESENT) {
 		struct vfo_nl_link fresh;
 
 		/* Our table learns of the new master from the monitor a
@@ -306,8 +291,7 @@ static bool link_carrier(const struct vfo_nl_link *l)
 	       (l->carrier == 1 || (l->carrier < 0 && (l->flags & IFF_LOWER_UP)));
 }
 
-static struct vfo_gpair *pair_new(struct vfo_guestd *gd,
-				  const struct vfo_pair_match *m)
+static struct vfo_gpair *pair_new(struct vfo_guestd *gd, const struct vfo_pair_match *m)
 {
 	struct vfo_pol_cfg pc;
 	struct vfo_gpair *p = NULL;
@@ -330,9 +314,8 @@ static struct vfo_gpair *pair_new(struct vfo_guestd *gd,
 	pc.leave_timeout_ms = gd->cfg.leave_timeout_ms;
 	pc.notify_on_removal = gd->cfg.notify_on_removal;
 	vfo_pol_init(&p->pol, &pc, vfo_now_ms());
-	p->timer = vfo_loop_add_timer(gd->loop, "pair-hold", -1,
-				      VFO_TIMER_ONESHOT, pair_timer_cb, p,
-				      NULL);
+	p->timer = vfo_loop_add_timer(gd->loop, "pair-hold", -1, VFO_TIMER_ONESHOT, pair_timer_cb,
+				      p, NULL);
 	if (p->timer < 0) {
 		memset(p, 0, sizeof(*p));
 		return NULL;
@@ -354,13 +337,11 @@ static void pair_name_bond(struct vfo_guestd *gd, struct vfo_gpair *p,
 		return;
 	}
 	if (m->cfg >= 0 && gd->cfg.pairs[m->cfg].bond[0]) {
-		snprintf(p->bond_name, sizeof(p->bond_name), "%s",
-			 gd->cfg.pairs[m->cfg].bond);
+		snprintf(p->bond_name, sizeof(p->bond_name), "%s", gd->cfg.pairs[m->cfg].bond);
 		return;
 	}
 	for (i = 0; i < VFO_PAIR_MAX; i++)
-		if (gd->pairs[i].used && &gd->pairs[i] != p &&
-		    gd->pairs[i].bond_name[0])
+		if (gd->pairs[i].used && &gd->pairs[i] != p && gd->pairs[i].bond_name[0])
 			used[n++] = gd->pairs[i].bond_name;
 	for (i = 0; i < gd->cfg.n_pairs; i++)
 		if (gd->cfg.pairs[i].bond[0])
@@ -379,13 +360,11 @@ static void pair_name_bond(struct vfo_guestd *gd, struct vfo_gpair *p,
 		if (busy || strcmp(l->kind, "bond"))
 			used[n++] = l->name;
 	}
-	if (vfo_pair_bond_name(gd->cfg.name_prefix, used, n, p->bond_name,
-			       sizeof(p->bond_name)))
+	if (vfo_pair_bond_name(gd->cfg.name_prefix, used, n, p->bond_name, sizeof(p->bond_name)))
 		p->bond_name[0] = '\0';
 }
 
-static void pair_setup(struct vfo_guestd *gd, struct vfo_gpair *p,
-		       const struct vfo_pair_match *m)
+static void pair_setup(struct vfo_guestd *gd, struct vfo_gpair *p, const struct vfo_pair_match *m)
 {
 	char mac[18];
 	int ret;
@@ -397,8 +376,10 @@ static void pair_setup(struct vfo_guestd *gd, struct vfo_gpair *p,
 			 vfo_guestd_ifname(gd, m->master));
 		snprintf(p->name, sizeof(p->name), "%s",
 			 m->cfg >= 0 ? gd->cfg.pairs[m->cfg].name : p->bond_name);
-		vfo_notice(COMP, "%s: standby %s is owned by the kernel's failover master %s: kernel-managed, not touching it",
-			   mac, vfo_guestd_ifname(gd, p->standby), p->bond_name);
+		vfo_notice(
+			COMP,
+			"%s: standby %s is owned by the kernel's failover master %s: kernel-managed, not touching it",
+			mac, vfo_guestd_ifname(gd, p->standby), p->bond_name);
 		return;
 	}
 	pair_name_bond(gd, p, m);
@@ -410,25 +391,32 @@ static void pair_setup(struct vfo_guestd *gd, struct vfo_gpair *p,
 	}
 	ret = vfo_gbond_setup(gd, p);
 	if (ret) {
-		vfo_err(COMP, "%s: bond %s: %s; retrying", p->name,
-			p->bond_name, strerror(-ret));
+		vfo_err(COMP, "%s: bond %s: %s; retrying", p->name, p->bond_name, strerror(-ret));
 		p->enslave_retry_at = vfo_now_ms() + RETRY_MS;
 		return;
 	}
 	p->bond_ready = true;
 	vfo_notice(COMP, "pair %s: standby %s, bond %s%s", p->name,
-		   vfo_guestd_ifname(gd, p->standby), p->bond_name,
-		   p->adopted ? " (adopted)" : "");
+		   vfo_guestd_ifname(gd, p->standby), p->bond_name, p->adopted ? " (adopted)" : "");
 }
 
 /* Bring one pair up to date with a fresh match. */
-static void pair_update(struct vfo_guestd *gd, struct vfo_gpair *p,
-			const struct vfo_pair_match *m)
+static void pair_update(struct vfo_guestd *gd, struct vfo_gpair *p, const struct vfo_pair_match *m)
 {
 	const struct vfo_nl_link *vf, *bond;
 	bool fresh = !p->bond_ready;
 
 	if (p->mode == VFO_PAIR_KERNEL) {
+		/* Nothing to set up, but the pair must be named after its
+		 * failover master (first sight, or a new master). */
+		if (p->bond != m->master || !p->name[0])
+			pair_setup(gd, p, m);
+		else
+			snprintf(p->bond_name, sizeof(p->bond_name), "%s",
+				 vfo_guestd_ifname(gd, m->master));
+		if (p->vf != m->vf)
+			vfo_info(COMP, "%s: kernel-managed VF %s", p->name,
+				 m->vf ? vfo_guestd_ifname(gd, m->vf) : "gone");
 		p->vf = m->vf;
 		p->vf_carrier = link_carrier(vfo_guestd_link(gd, m->vf));
 		return;
@@ -471,10 +459,9 @@ static void pair_update(struct vfo_guestd *gd, struct vfo_gpair *p,
 	}
 	if (!p->vf)
 		return;
-	if (p->pol.state == VFO_VF_PRESENT && vf && vf->master != p->bond &&
-	    p->enslave_retry_at && p->enslave_retry_at <= vfo_now_ms()) {
-		struct vfo_pol_out out = { .actions = VFO_ACT_CLEAR_PRIMARY |
-						      VFO_ACT_ENSLAVE_VF };
+	if (p->pol.state == VFO_VF_PRESENT && vf && vf->master != p->bond && p->enslave_retry_at &&
+	    p->enslave_retry_at <= vfo_now_ms()) {
+		struct vfo_pol_out out = { .actions = VFO_ACT_CLEAR_PRIMARY | VFO_ACT_ENSLAVE_VF };
 
 		p->enslave_retry_at = 0;
 		pair_perform(gd, p, &out);
@@ -484,8 +471,7 @@ static void pair_update(struct vfo_guestd *gd, struct vfo_gpair *p,
 		p->vf_carrier = link_carrier(vf);
 		pair_step(gd, p, VFO_POL_CARRIER);
 	}
-	if (p->kernel_active && (p->kernel_active == p->vf) !=
-				       (p->pol.state == VFO_VF_ACTIVE))
+	if (p->kernel_active && (p->kernel_active == p->vf) != (p->pol.state == VFO_VF_ACTIVE))
 		pair_step(gd, p, VFO_POL_ACTIVE_SEEN);
 }
 
@@ -500,8 +486,8 @@ static void reconcile(struct vfo_guestd *gd)
 	for (k = 0; k < gd->n_links; k++)
 		if (!gd->links[k].ready_at)
 			ready[nr++] = gd->links[k].l;
-	n = vfo_pair_match(ready, nr, gd->cfg.pairs, gd->cfg.n_pairs,
-			   gd->cfg.auto_pair, m, VFO_PAIR_MAX, &amb);
+	n = vfo_pair_match(ready, nr, gd->cfg.pairs, gd->cfg.n_pairs, gd->cfg.auto_pair, m,
+			   VFO_PAIR_MAX, &amb);
 	if (n < 0)
 		return;
 	for (i = 0; i < n; i++) {
@@ -524,16 +510,14 @@ static void reconcile(struct vfo_guestd *gd)
 	for (k = 0; k < VFO_PAIR_MAX; k++) {
 		if (!gd->pairs[k].used || seen[k])
 			continue;
-		vfo_notice(COMP, "pair %s: standby gone; forgetting it",
-			   gd->pairs[k].name);
+		vfo_notice(COMP, "pair %s: standby gone; forgetting it", gd->pairs[k].name);
 		pair_free(gd, &gd->pairs[k]);
 	}
 	for (k = 0; k < VFO_PAIR_MAX; k++)
 		if (gd->pairs[k].used && gd->pairs[k].enslave_retry_at) {
 			int64_t d = gd->pairs[k].enslave_retry_at - vfo_now_ms();
 
-			vfo_loop_update_timer(gd->loop, gd->reconcile_timer,
-					      d > 0 ? (int)d : 1);
+			vfo_loop_update_timer(gd->loop, gd->reconcile_timer, d > 0 ? (int)d : 1);
 		}
 }
 
@@ -552,8 +536,7 @@ void vfo_guestd_schedule(struct vfo_guestd *gd)
 
 /* ---- commands ---- */
 
-static struct json_object *pair_json(struct vfo_guestd *gd,
-				     struct vfo_gpair *p, int64_t now)
+static struct json_object *pair_json(struct vfo_guestd *gd, struct vfo_gpair *p, int64_t now)
 {
 	struct json_object *o = json_object_new_object();
 	struct json_object *c = json_object_new_object();
@@ -563,16 +546,14 @@ static struct json_object *pair_json(struct vfo_guestd *gd,
 
 	vfo_nl_hwaddr_str(p->mac, 6, mac, sizeof(mac));
 	json_object_object_add(o, "name", json_object_new_string(p->name));
-	json_object_object_add(o, "mode",
-			       json_object_new_string(p->mode == VFO_PAIR_KERNEL
-							      ? "kernel-managed"
-							      : "bond"));
+	json_object_object_add(
+		o, "mode",
+		json_object_new_string(p->mode == VFO_PAIR_KERNEL ? "kernel-managed" : "bond"));
 	json_object_object_add(o, "mac", json_object_new_string(mac));
 	json_object_object_add(o, "standby",
 			       json_object_new_string(vfo_guestd_ifname(gd, p->standby)));
 	json_object_object_add(o, "vf",
-			       p->vf ? json_object_new_string(vfo_guestd_ifname(gd, p->vf))
-				     : NULL);
+			       p->vf ? json_object_new_string(vfo_guestd_ifname(gd, p->vf)) : NULL);
 	json_object_object_add(o, "vf_carrier", json_object_new_boolean(p->vf_carrier));
 	json_object_object_add(o, "bond", json_object_new_string(p->bond_name));
 	if (p->mode == VFO_PAIR_KERNEL) {
@@ -580,23 +561,20 @@ static struct json_object *pair_json(struct vfo_guestd *gd,
 		 * traffic whenever it is up. */
 		active = p->vf && p->vf_carrier ? p->vf : p->standby;
 	}
-	json_object_object_add(o, "active",
-			       active ? json_object_new_string(vfo_guestd_ifname(gd, active))
-				      : NULL);
+	json_object_object_add(
+		o, "active", active ? json_object_new_string(vfo_guestd_ifname(gd, active)) : NULL);
 	json_object_object_add(o, "active_role",
-			       json_object_new_string(!active ? "none"
-						      : active == p->vf ? "vf"
-						      : active == p->standby ? "standby"
-						      : "other"));
+			       json_object_new_string(!active		   ? "none" :
+						      active == p->vf	   ? "vf" :
+						      active == p->standby ? "standby" :
+									     "other"));
 	if (p->mode == VFO_PAIR_KERNEL)
 		return json_object_object_add(o, "counters", c), o;
 	json_object_object_add(o, "state",
-			       json_object_new_string(p->bond_ready
-							      ? vfo_vf_state_str(pol->state)
-							      : "setting-up"));
+			       json_object_new_string(p->bond_ready ? vfo_vf_state_str(pol->state) :
+								      "setting-up"));
 	json_object_object_add(o, "adopted", json_object_new_boolean(p->adopted));
-	json_object_object_add(o, "hold_down_ms",
-			       json_object_new_int64(pol->cfg.hold_down_ms));
+	json_object_object_add(o, "hold_down_ms", json_object_new_int64(pol->cfg.hold_down_ms));
 	json_object_object_add(c, "switches", json_object_new_int64((int64_t)pol->switches));
 	json_object_object_add(c, "flaps", json_object_new_int64((int64_t)pol->flaps));
 	json_object_object_add(c, "leaves", json_object_new_int64((int64_t)pol->leaves));
@@ -612,8 +590,7 @@ static struct json_object *pair_json(struct vfo_guestd *gd,
 		json_object_object_add(c, "last_switch_reason",
 				       json_object_new_string(pol->last_reason));
 		json_object_object_add(c, "last_switch_to",
-				       json_object_new_string(pol->last_to_vf ? "vf"
-									      : "standby"));
+				       json_object_new_string(pol->last_to_vf ? "vf" : "standby"));
 	} else {
 		json_object_object_add(c, "last_switch_ms", NULL);
 		json_object_object_add(c, "last_switch_reason", NULL);
@@ -625,7 +602,7 @@ static struct json_object *pair_json(struct vfo_guestd *gd,
 static struct json_object *status_json(struct vfo_guestd *gd)
 {
 	struct json_object *o = json_object_new_object();
-	struct json_object *a = json_object_new_array();
+	struct json_object *a = json_object_new_array(), *cs;
 	int64_t now = vfo_now_ms();
 	size_t i;
 
@@ -635,6 +612,10 @@ static struct json_object *status_json(struct vfo_guestd *gd)
 	json_object_object_add(o, "uptime_ms", json_object_new_int64(now - gd->started));
 	json_object_object_add(o, "channel",
 			       json_object_new_string(vfo_gchan_state_str(gd->chan.state)));
+	cs = json_object_new_object();
+	json_object_object_add(cs, "connects", json_object_new_int64((int64_t)gd->chan.connects));
+	json_object_object_add(cs, "dropped", json_object_new_int64((int64_t)gd->chan.dropped));
+	json_object_object_add(o, "channel_stats", cs);
 	json_object_object_add(o, "udev", json_object_new_boolean(gd->udev.active));
 	json_object_object_add(o, "enobufs",
 			       json_object_new_int64((int64_t)vfo_nl_mon_enobufs(gd->mon)));
@@ -645,8 +626,8 @@ static struct json_object *status_json(struct vfo_guestd *gd)
 	return o;
 }
 
-static int cmd_status(void *ctx, const struct vfo_proto_req *req,
-		      struct json_object **result, struct vfo_proto_err *err)
+static int cmd_status(void *ctx, const struct vfo_proto_req *req, struct json_object **result,
+		      struct vfo_proto_err *err)
 {
 	(void)req;
 	(void)err;
@@ -654,8 +635,8 @@ static int cmd_status(void *ctx, const struct vfo_proto_req *req,
 	return 0;
 }
 
-static int cmd_hello(void *ctx, const struct vfo_proto_req *req,
-		     struct json_object **result, struct vfo_proto_err *err)
+static int cmd_hello(void *ctx, const struct vfo_proto_req *req, struct json_object **result,
+		     struct vfo_proto_err *err)
 {
 	struct vfo_guestd *gd = ctx;
 	int64_t v = vfo_proto_arg_int(req->args, "version", VFO_PROTO_VERSION);
@@ -663,8 +644,7 @@ static int cmd_hello(void *ctx, const struct vfo_proto_req *req,
 	size_t i;
 
 	if (v < 1) {
-		vfo_proto_err_set(err, VFO_PROTO_UNSUPPORTED,
-				  "protocol version %lld not supported",
+		vfo_proto_err_set(err, VFO_PROTO_UNSUPPORTED, "protocol version %lld not supported",
 				  (long long)v);
 		return -EPROTONOSUPPORT;
 	}
@@ -685,9 +665,9 @@ static int cmd_hello(void *ctx, const struct vfo_proto_req *req,
 		json_object_object_add(po, "name", json_object_new_string(p->name));
 		json_object_object_add(po, "mac", json_object_new_string(mac));
 		json_object_object_add(po, "mode",
-				       json_object_new_string(p->mode == VFO_PAIR_KERNEL
-								      ? "kernel-managed"
-								      : "bond"));
+				       json_object_new_string(p->mode == VFO_PAIR_KERNEL ?
+								      "kernel-managed" :
+								      "bond"));
 		json_object_array_add(names, po);
 	}
 	json_object_object_add(o, "pairs", names);
@@ -696,8 +676,8 @@ static int cmd_hello(void *ctx, const struct vfo_proto_req *req,
 }
 
 /* Pairs a request names: by "mac" or "pair" (name); neither: all. */
-static int select_pairs(struct vfo_guestd *gd, struct json_object *args,
-			struct vfo_gpair **out, struct vfo_proto_err *err)
+static int select_pairs(struct vfo_guestd *gd, struct json_object *args, struct vfo_gpair **out,
+			struct vfo_proto_err *err)
 {
 	const char *mac = vfo_proto_arg_str(args, "mac", NULL);
 	const char *name = vfo_proto_arg_str(args, "pair", NULL);
@@ -724,14 +704,16 @@ static int select_pairs(struct vfo_guestd *gd, struct json_object *args,
 	return n;
 }
 
-static int cmd_vf_leaving(void *ctx, const struct vfo_proto_req *req,
-			  struct json_object **result, struct vfo_proto_err *err)
+static int cmd_vf_leaving(void *ctx, const struct vfo_proto_req *req, struct json_object **result,
+			  struct vfo_proto_err *err)
 {
 	struct vfo_guestd *gd = ctx;
 	struct vfo_gpair *ps[VFO_PAIR_MAX];
 	int64_t t0 = vfo_now_us();
 	struct json_object *o, *arr;
 	int n, i, ret = 0;
+	char buf[32];
+	double ms;
 
 	n = select_pairs(gd, req->args, ps, err);
 	if (n < 0)
@@ -753,8 +735,10 @@ static int cmd_vf_leaving(void *ctx, const struct vfo_proto_req *req,
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "ack", json_object_new_boolean(true));
-	json_object_object_add(o, "elapsed_ms",
-			       json_object_new_double((double)(vfo_now_us() - t0) / 1000.0));
+	ms = (double)(vfo_now_us() - t0) / 1000.0;
+	/* Printed as measured (µs resolution), not as 1.2729999999999999. */
+	snprintf(buf, sizeof(buf), "%.3f", ms);
+	json_object_object_add(o, "elapsed_ms", json_object_new_double_s(ms, buf));
 	json_object_object_add(o, "pairs", arr);
 	vfo_notice(COMP, "vf-leaving handled for %d pair(s) in %lld us", n,
 		   (long long)(vfo_now_us() - t0));
@@ -762,8 +746,7 @@ static int cmd_vf_leaving(void *ctx, const struct vfo_proto_req *req,
 	return 0;
 }
 
-static int cmd_vf_arriving(void *ctx, const struct vfo_proto_req *req,
-			   struct json_object **result,
+static int cmd_vf_arriving(void *ctx, const struct vfo_proto_req *req, struct json_object **result,
 			   struct vfo_proto_err *err)
 {
 	struct vfo_guestd *gd = ctx;
@@ -787,8 +770,8 @@ static int cmd_vf_arriving(void *ctx, const struct vfo_proto_req *req,
 	return 0;
 }
 
-static int cmd_failover(void *ctx, const struct vfo_proto_req *req,
-			struct json_object **result, struct vfo_proto_err *err)
+static int cmd_failover(void *ctx, const struct vfo_proto_req *req, struct json_object **result,
+			struct vfo_proto_err *err)
 {
 	struct vfo_guestd *gd = ctx;
 	const char *to = vfo_proto_arg_str(req->args, "to", "standby");
@@ -805,19 +788,16 @@ static int cmd_failover(void *ctx, const struct vfo_proto_req *req,
 	if (n < 0)
 		return n;
 	if (n != 1) {
-		vfo_proto_err_set(err, VFO_PROTO_BAD_ARGS,
-				  "name exactly one pair (pair or mac)");
+		vfo_proto_err_set(err, VFO_PROTO_BAD_ARGS, "name exactly one pair (pair or mac)");
 		return -EINVAL;
 	}
 	if (ps[0]->mode == VFO_PAIR_KERNEL) {
-		vfo_proto_err_set(err, VFO_PROTO_UNSUPPORTED,
-				  "%s is kernel-managed", ps[0]->name);
+		vfo_proto_err_set(err, VFO_PROTO_UNSUPPORTED, "%s is kernel-managed", ps[0]->name);
 		return -EOPNOTSUPP;
 	}
 	ret = pair_step(gd, ps[0], to_vf ? VFO_POL_FORCE_VF : VFO_POL_FORCE_STANDBY);
 	if (ret == -EAGAIN || ret == -ENODEV) {
-		vfo_proto_err_set(err, VFO_PROTO_BUSY, "no usable VF on %s",
-				  ps[0]->name);
+		vfo_proto_err_set(err, VFO_PROTO_BUSY, "no usable VF on %s", ps[0]->name);
 		return ret;
 	}
 	if (ret)
@@ -898,13 +878,13 @@ int vfo_guestd_init(struct vfo_guestd *gd, const struct vfo_guest_cfg *cfg)
 	ret = vfo_nl_open(&gd->nl, NULL);
 	if (ret)
 		goto err_free_loop;
-	ret = vfo_loop_add_timer(gd->loop, "ready", -1, VFO_TIMER_ONESHOT,
-				 on_ready_timer, gd, NULL);
+	ret = vfo_loop_add_timer(gd->loop, "ready", -1, VFO_TIMER_ONESHOT, on_ready_timer, gd,
+				 NULL);
 	if (ret < 0)
 		goto err_close_nl;
 	gd->ready_timer = ret;
-	ret = vfo_loop_add_timer(gd->loop, "reconcile", -1, VFO_TIMER_ONESHOT,
-				 on_reconcile, gd, NULL);
+	ret = vfo_loop_add_timer(gd->loop, "reconcile", -1, VFO_TIMER_ONESHOT, on_reconcile, gd,
+				 NULL);
 	if (ret < 0)
 		goto err_close_nl;
 	gd->reconcile_timer = ret;
@@ -916,8 +896,8 @@ int vfo_guestd_init(struct vfo_guestd *gd, const struct vfo_guest_cfg *cfg)
 	ret = vfo_nl_mon_open(&gd->mon, gd->nl, on_link, gd);
 	if (ret)
 		goto err_fini_udev;
-	ret = vfo_loop_add_fd(gd->loop, "link-monitor", vfo_nl_mon_fd(gd->mon),
-			      VFO_EV_IN, on_mon, gd, NULL);
+	ret = vfo_loop_add_fd(gd->loop, "link-monitor", vfo_nl_mon_fd(gd->mon), VFO_EV_IN, on_mon,
+			      gd, NULL);
 	if (ret < 0)
 		goto err_close_mon;
 	gd->mon_watch = ret;

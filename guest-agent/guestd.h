@@ -35,58 +35,58 @@ struct vfo_guestd;
 /* A link the agent knows, and when it may be touched. */
 struct vfo_glink {
 	struct vfo_nl_link l;
-	int64_t ready_at;	/* monotonic ms; 0: ready */
-	bool udev_pending;	/* waiting for udev's "add" */
+	int64_t ready_at; /* monotonic ms; 0: ready */
+	bool udev_pending; /* waiting for udev's "add" */
 };
 
 struct vfo_gpair {
 	bool used;
 	struct vfo_guestd *gd;
 	char name[VFO_PAIR_NAME_MAX];
-	int cfg;		/* explicit pair index, -1: auto */
+	int cfg; /* explicit pair index, -1: auto */
 	enum vfo_pair_mode mode;
 	uint8_t mac[6];
 	int standby;
-	int vf;			/* 0: none */
+	int vf; /* 0: none */
 	bool vf_carrier;
-	int bond;		/* ifindex; in kernel mode the failover master */
+	int bond; /* ifindex; in kernel mode the failover master */
 	char bond_name[IFNAMSIZ];
-	bool bond_ready;	/* bond exists and holds the standby */
-	bool adopted;		/* found in place at start or later */
-	int kernel_active;	/* active slave the bond last reported */
+	bool bond_ready; /* bond exists and holds the standby */
+	bool adopted; /* found in place at start or later */
+	int kernel_active; /* active slave the bond last reported */
 	int64_t enslave_retry_at; /* PRESENT but enslaving failed */
 	struct vfo_policy pol;
-	int timer;		/* loop timer id for pol's deadline */
+	int timer; /* loop timer id for pol's deadline */
 };
 
 struct vfo_gudev {
 	struct udev *udev;
 	struct udev_monitor *mon;
 	int watch;
-	bool active;		/* udevd runs: wait for its events */
-	int recent[16];		/* ifindexes udev finished before rtnl */
+	bool active; /* udevd runs: wait for its events */
+	int recent[16]; /* ifindexes udev finished before rtnl */
 	unsigned int n_recent;
 };
 
 enum vfo_gchan_state {
-	VFO_GCHAN_OFF,		/* disabled in the config */
-	VFO_GCHAN_ABSENT,	/* no port: retry timer */
-	VFO_GCHAN_WAITING,	/* port open, host not connected */
+	VFO_GCHAN_OFF, /* disabled in the config */
+	VFO_GCHAN_ABSENT, /* no port: retry timer */
+	VFO_GCHAN_WAITING, /* port open, host not connected */
 	VFO_GCHAN_CONNECTED,
 };
 
 struct vfo_gchan {
 	enum vfo_gchan_state state;
-	char path[PATH_MAX];	/* the port in use */
-	int fd;			/* port fd while WAITING */
-	int ep;			/* edge-triggered epoll for WAITING */
+	char path[PATH_MAX]; /* the port in use */
+	int fd; /* port fd while WAITING */
+	int ep; /* edge-triggered epoll for WAITING */
 	int ep_watch;
 	int retry_timer;
 	int retry_ms;
 	struct vfo_conn *conn;
 	int conn_watch;
 	uint64_t connects;
-	uint64_t dropped;	/* connections dropped for abuse */
+	uint64_t dropped; /* connections dropped for abuse */
 	struct vfo_conn_stats last;
 };
 
@@ -110,8 +110,8 @@ struct vfo_guestd {
 	int mon_watch;
 	struct vfo_glink links[VFO_GUESTD_MAX_LINKS];
 	size_t n_links;
-	int ready_timer;	/* earliest ready_at among pending links */
-	int reconcile_timer;	/* coalesces bursts of link events */
+	int ready_timer; /* earliest ready_at among pending links */
+	int reconcile_timer; /* coalesces bursts of link events */
 	struct vfo_gpair pairs[VFO_PAIR_MAX];
 	struct vfo_gudev udev;
 	struct vfo_gchan chan;
@@ -128,18 +128,15 @@ void vfo_guestd_fini(struct vfo_guestd *gd);
 int vfo_guestd_run(struct vfo_guestd *gd);
 void vfo_guestd_schedule(struct vfo_guestd *gd);
 void vfo_guestd_link_ready(struct vfo_guestd *gd, int ifindex);
-const struct vfo_nl_link *vfo_guestd_link(const struct vfo_guestd *gd,
-					  int ifindex);
+const struct vfo_nl_link *vfo_guestd_link(const struct vfo_guestd *gd, int ifindex);
 const char *vfo_guestd_ifname(const struct vfo_guestd *gd, int ifindex);
 /* The tables' ctx is set at init; these return the live table. */
-const struct vfo_proto_table *vfo_guestd_table(struct vfo_guestd *gd,
-					       bool ctl);
+const struct vfo_proto_table *vfo_guestd_table(struct vfo_guestd *gd, bool ctl);
 
 /* bond.c */
 int vfo_gbond_setup(struct vfo_guestd *gd, struct vfo_gpair *p);
 /* Perform policy actions on the bond. Returns 0 or the first -errno. */
-int vfo_gbond_act(struct vfo_guestd *gd, struct vfo_gpair *p,
-		  unsigned int actions);
+int vfo_gbond_act(struct vfo_guestd *gd, struct vfo_gpair *p, unsigned int actions);
 
 /* notify.c: gratuitous ARP for each IPv4 address of ifindex and an
  * unsolicited NA for each IPv6 one. Returns packets sent or -errno. */
@@ -156,8 +153,7 @@ int vfo_gchan_init(struct vfo_guestd *gd);
 void vfo_gchan_fini(struct vfo_guestd *gd);
 const char *vfo_gchan_state_str(enum vfo_gchan_state s);
 /* Find the port: the configured path, else by name in sysfs. */
-int vfo_gchan_find_port(const char *path, const char *sysfs_root, char *out,
-			size_t outlen);
+int vfo_gchan_find_port(const char *path, const char *sysfs_root, char *out, size_t outlen);
 
 /* ctl.c */
 int vfo_gctl_init(struct vfo_guestd *gd);

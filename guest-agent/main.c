@@ -63,8 +63,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		case 'V':
-			printf("vfo-guestd %s (protocol %d)\n", PACKAGE_VERSION,
-			       VFO_PROTO_VERSION);
+			printf("vfo-guestd %s (protocol %d)\n", PACKAGE_VERSION, VFO_PROTO_VERSION);
 			return 0;
 		default:
 			usage(stderr);
@@ -75,9 +74,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	vfo_log_init("vfo-guestd",
-		     fg ? VFO_LOG_TARGET_STDERR : VFO_LOG_TARGET_AUTO,
-		     VFO_LOG_INFO);
+	vfo_log_init("vfo-guestd", fg ? VFO_LOG_TARGET_STDERR : VFO_LOG_TARGET_AUTO, VFO_LOG_INFO);
 	vfo_guest_cfg_default(&cfg);
 	ret = vfo_guest_cfg_load(&cfg, conf, conf_given, NULL, NULL);
 	if (ret) {

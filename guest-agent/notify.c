@@ -30,8 +30,7 @@ struct arp_pkt {
 	uint8_t tip[4];
 } __attribute__((packed));
 
-static int send_garp(int fd, int ifindex, const uint8_t mac[6],
-		     const uint8_t ip[4])
+static int send_garp(int fd, int ifindex, const uint8_t mac[6], const uint8_t ip[4])
 {
 	struct sockaddr_ll to = {
 		.sll_family = AF_PACKET,
@@ -41,15 +40,13 @@ static int send_garp(int fd, int ifindex, const uint8_t mac[6],
 		.sll_addr = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
 	};
 	struct arp_pkt p = {
-		.h = { htons(ARPHRD_ETHER), htons(ETH_P_IP), 6, 4,
-		       htons(ARPOP_REQUEST) },
+		.h = { htons(ARPHRD_ETHER), htons(ETH_P_IP), 6, 4, htons(ARPOP_REQUEST) },
 	};
 
 	memcpy(p.sha, mac, 6);
 	memcpy(p.sip, ip, 4);
 	memcpy(p.tip, ip, 4);
-	if (sendto(fd, &p, sizeof(p), 0, (struct sockaddr *)&to,
-		   sizeof(to)) < 0)
+	if (sendto(fd, &p, sizeof(p), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
 		return -errno;
 	return 0;
 }
@@ -60,11 +57,9 @@ struct na_pkt {
 	uint8_t mac[6];
 } __attribute__((packed));
 
-static int send_na(int fd, int ifindex, const uint8_t mac[6],
-		   const uint8_t ip[16])
+static int send_na(int fd, int ifindex, const uint8_t mac[6], const uint8_t ip[16])
 {
-	struct sockaddr_in6 to = { .sin6_family = AF_INET6,
-				   .sin6_scope_id = (uint32_t)ifindex };
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_scope_id = (uint32_t)ifindex };
 	struct na_pkt p;
 
 	memset(&p, 0, sizeof(p));
@@ -75,8 +70,7 @@ static int send_na(int fd, int ifindex, const uint8_t mac[6],
 	p.opt.nd_opt_len = 1;
 	memcpy(p.mac, mac, 6);
 	inet_pton(AF_INET6, "ff02::1", &to.sin6_addr);
-	if (sendto(fd, &p, sizeof(p), 0, (struct sockaddr *)&to,
-		   sizeof(to)) < 0)
+	if (sendto(fd, &p, sizeof(p), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
 		return -errno;
 	return 0;
 }
@@ -89,10 +83,8 @@ static int open_na_socket(int ifindex)
 	if (fd < 0)
 		return -errno;
 	/* Receivers drop NAs with a hop limit below 255 (RFC 4861). */
-	if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops,
-		       sizeof(hops)) ||
-	    setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex,
-		       sizeof(ifindex))) {
+	if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof(ifindex))) {
 		int err = -errno;
 
 		close(fd);
@@ -123,15 +115,13 @@ int vfo_notify_peers(struct vfo_nl *nl, int ifindex)
 			if (fd4 < 0)
 				fd4 = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC,
 					     htons(ETH_P_ARP));
-			ret = fd4 < 0 ? -errno
-				      : send_garp(fd4, ifindex, l.addr,
-						  a[i].has_local ? a[i].local
-								 : a[i].address);
+			ret = fd4 < 0 ? -errno :
+					send_garp(fd4, ifindex, l.addr,
+						  a[i].has_local ? a[i].local : a[i].address);
 		} else if (a[i].family == AF_INET6) {
 			if (fd6 < 0)
 				fd6 = open_na_socket(ifindex);
-			ret = fd6 < 0 ? fd6
-				      : send_na(fd6, ifindex, l.addr, a[i].address);
+			ret = fd6 < 0 ? fd6 : send_na(fd6, ifindex, l.addr, a[i].address);
 		} else {
 			continue;
 		}

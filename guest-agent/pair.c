@@ -135,12 +135,11 @@ bool vfo_pair_is_standby(const struct vfo_nl_link *l)
 
 bool vfo_pair_is_vf(const struct vfo_nl_link *l)
 {
-	return l->driver[0] && l->pci_addr[0] && !l->kind[0] &&
-	       strcmp(l->driver, "virtio_net") && is_ether(l);
+	return l->driver[0] && l->pci_addr[0] && !l->kind[0] && strcmp(l->driver, "virtio_net") &&
+	       is_ether(l);
 }
 
-static const struct vfo_nl_link *find_link(const struct vfo_nl_link *links,
-					   size_t n, int ifindex)
+static const struct vfo_nl_link *find_link(const struct vfo_nl_link *links, size_t n, int ifindex)
 {
 	size_t i;
 
@@ -150,8 +149,7 @@ static const struct vfo_nl_link *find_link(const struct vfo_nl_link *links,
 	return NULL;
 }
 
-static bool is_master_of_any(const struct vfo_nl_link *links, size_t n,
-			     int ifindex)
+static bool is_master_of_any(const struct vfo_nl_link *links, size_t n, int ifindex)
 {
 	size_t i;
 
@@ -179,8 +177,7 @@ struct ctx {
 
 /* First unclaimed candidate matching sel, preferring (or requiring)
  * standby-ness as asked. */
-static int find_sel(const struct ctx *c, const struct vfo_sel *sel,
-		    bool want_standby, int exclude)
+static int find_sel(const struct ctx *c, const struct vfo_sel *sel, bool want_standby, int exclude)
 {
 	int pass, best = -1;
 	size_t i;
@@ -189,11 +186,10 @@ static int find_sel(const struct ctx *c, const struct vfo_sel *sel,
 		for (i = 0; i < c->n; i++) {
 			const struct vfo_nl_link *l = &c->links[i];
 
-			if (!c->cand[i] || c->claimed[i] ||
-			    l->ifindex == exclude || !vfo_sel_match(sel, l))
+			if (!c->cand[i] || c->claimed[i] || l->ifindex == exclude ||
+			    !vfo_sel_match(sel, l))
 				continue;
-			if (pass == 0 &&
-			    vfo_pair_is_standby(l) != want_standby)
+			if (pass == 0 && vfo_pair_is_standby(l) != want_standby)
 				continue;
 			if (best < 0 || l->ifindex < c->links[best].ifindex)
 				best = (int)i;
@@ -204,8 +200,7 @@ static int find_sel(const struct ctx *c, const struct vfo_sel *sel,
 
 /* The VF for a standby: an unclaimed VF with the same MAC; the one
  * enslaved next to the standby wins, else the lowest ifindex. */
-static int find_vf(const struct ctx *c, const struct vfo_nl_link *sb,
-		   int *count)
+static int find_vf(const struct ctx *c, const struct vfo_nl_link *sb, int *count)
 {
 	const uint8_t *mac = vfo_pair_link_mac(sb);
 	int best = -1;
@@ -224,8 +219,7 @@ static int find_vf(const struct ctx *c, const struct vfo_nl_link *sb,
 			continue;
 		}
 		bool l_next = sb->master && l->master == sb->master;
-		bool b_next = sb->master &&
-			      c->links[best].master == sb->master;
+		bool b_next = sb->master && c->links[best].master == sb->master;
 
 		if ((l_next && !b_next) ||
 		    (l_next == b_next && l->ifindex < c->links[best].ifindex))
@@ -234,8 +228,8 @@ static int find_vf(const struct ctx *c, const struct vfo_nl_link *sb,
 	return best;
 }
 
-static void fill(const struct ctx *c, struct vfo_pair_match *m, int cfg,
-		 int sb, int vf, int vf_count)
+static void fill(const struct ctx *c, struct vfo_pair_match *m, int cfg, int sb, int vf,
+		 int vf_count)
 {
 	const struct vfo_nl_link *s = &c->links[sb];
 	const struct vfo_nl_link *master;
@@ -252,15 +246,14 @@ static void fill(const struct ctx *c, struct vfo_pair_match *m, int cfg,
 	/* Enslaved to something that is not a bond: with a known master
 	 * that can only be the kernel's failover (or a bridge/team the
 	 * admin made): hands off either way. */
-	m->mode = master && !m->master_is_bond ? VFO_PAIR_KERNEL
-					       : VFO_PAIR_BOND;
+	m->mode = master && !m->master_is_bond ? VFO_PAIR_KERNEL : VFO_PAIR_BOND;
 	c->claimed[sb] = true;
 	if (vf >= 0)
 		c->claimed[vf] = true;
 }
 
-static int match_explicit(const struct ctx *c, const struct vfo_pair_cfg *cfg,
-			  int idx, struct vfo_pair_match *m)
+static int match_explicit(const struct ctx *c, const struct vfo_pair_cfg *cfg, int idx,
+			  struct vfo_pair_match *m)
 {
 	int sb, vf, count = 0;
 
@@ -288,24 +281,21 @@ static bool ambiguous_standby(const struct ctx *c, size_t i)
 	size_t j;
 
 	for (j = 0; j < c->n; j++)
-		if (j != i && c->cand[j] && !c->claimed[j] &&
-		    vfo_pair_is_standby(&c->links[j]) &&
+		if (j != i && c->cand[j] && !c->claimed[j] && vfo_pair_is_standby(&c->links[j]) &&
 		    !memcmp(vfo_pair_link_mac(&c->links[j]), mac, 6))
 			return true;
 	return false;
 }
 
-int vfo_pair_match(const struct vfo_nl_link *links, size_t n,
-		   const struct vfo_pair_cfg *cfgs, size_t n_cfgs,
-		   bool auto_pair, struct vfo_pair_match *out, size_t max,
+int vfo_pair_match(const struct vfo_nl_link *links, size_t n, const struct vfo_pair_cfg *cfgs,
+		   size_t n_cfgs, bool auto_pair, struct vfo_pair_match *out, size_t max,
 		   int *ambiguous)
 {
 	bool claimed[256] = { false }, cand[256] = { false };
 	struct ctx c = { links, n, claimed, cand };
 	size_t i, count = 0;
 
-	if ((n && !links) || (n_cfgs && !cfgs) || (max && !out) ||
-	    n > VFO_ARRAY_SIZE(claimed))
+	if ((n && !links) || (n_cfgs && !cfgs) || (max && !out) || n > VFO_ARRAY_SIZE(claimed))
 		return -EINVAL;
 	if (ambiguous)
 		*ambiguous = 0;
@@ -322,8 +312,7 @@ int vfo_pair_match(const struct vfo_nl_link *links, size_t n,
 	bool amb[256] = { false };
 
 	for (i = 0; i < n; i++)
-		amb[i] = cand[i] && !claimed[i] &&
-			 vfo_pair_is_standby(&links[i]) &&
+		amb[i] = cand[i] && !claimed[i] && vfo_pair_is_standby(&links[i]) &&
 			 ambiguous_standby(&c, i);
 	for (i = 0; i < n && count < max; i++) {
 		int vf, vfc;
@@ -341,8 +330,8 @@ int vfo_pair_match(const struct vfo_nl_link *links, size_t n,
 	return (int)count;
 }
 
-int vfo_pair_bond_name(const char *prefix, const char *const *used, size_t n,
-		       char *out, size_t outlen)
+int vfo_pair_bond_name(const char *prefix, const char *const *used, size_t n, char *out,
+		       size_t outlen)
 {
 	char name[IFNAMSIZ + 8];
 	unsigned int idx;

@@ -55,24 +55,24 @@ bool vfo_sel_match(const struct vfo_sel *sel, const struct vfo_nl_link *l);
 struct vfo_pair_cfg {
 	char name[VFO_PAIR_NAME_MAX];
 	struct vfo_sel standby;
-	struct vfo_sel vf;	/* NONE: any VF with the standby's MAC */
-	char bond[IFNAMSIZ];	/* "" : allocated from the prefix */
+	struct vfo_sel vf; /* NONE: any VF with the standby's MAC */
+	char bond[IFNAMSIZ]; /* "" : allocated from the prefix */
 };
 
 enum vfo_pair_mode {
-	VFO_PAIR_BOND,		/* vfo keeps a bond */
-	VFO_PAIR_KERNEL,	/* the kernel's net_failover owns it */
+	VFO_PAIR_BOND, /* vfo keeps a bond */
+	VFO_PAIR_KERNEL, /* the kernel's net_failover owns it */
 };
 
 struct vfo_pair_match {
 	enum vfo_pair_mode mode;
-	int cfg;		/* index into the explicit pairs, -1: auto */
-	uint8_t mac[6];		/* the pair's MAC (the standby's) */
-	int standby;		/* ifindex */
-	int vf;			/* ifindex, 0 when no VF is present */
-	int master;		/* standby's master ifindex, 0 if none */
+	int cfg; /* index into the explicit pairs, -1: auto */
+	uint8_t mac[6]; /* the pair's MAC (the standby's) */
+	int standby; /* ifindex */
+	int vf; /* ifindex, 0 when no VF is present */
+	int master; /* standby's master ifindex, 0 if none */
 	bool master_is_bond;
-	int vf_candidates;	/* VFs seen with that MAC (> 1: warned) */
+	int vf_candidates; /* VFs seen with that MAC (> 1: warned) */
 };
 
 /* The MAC a link pairs by: permanent when known, else current. */
@@ -88,13 +88,13 @@ bool vfo_pair_is_vf(const struct vfo_nl_link *l);
  * the one already enslaved next to the standby wins, else the lowest
  * ifindex.
  */
-int vfo_pair_match(const struct vfo_nl_link *links, size_t n,
-		   const struct vfo_pair_cfg *cfgs, size_t n_cfgs, bool auto_pair,
-		   struct vfo_pair_match *out, size_t max, int *ambiguous);
+int vfo_pair_match(const struct vfo_nl_link *links, size_t n, const struct vfo_pair_cfg *cfgs,
+		   size_t n_cfgs, bool auto_pair, struct vfo_pair_match *out, size_t max,
+		   int *ambiguous);
 
 /* The first "<prefix><N>" (N = 0, 1, ...) not in used[] (n names). Returns
  * 0, or -ENAMETOOLONG / -ENOSPC. */
-int vfo_pair_bond_name(const char *prefix, const char *const *used, size_t n,
-		       char *out, size_t outlen);
+int vfo_pair_bond_name(const char *prefix, const char *const *used, size_t n, char *out,
+		       size_t outlen);
 
 #endif

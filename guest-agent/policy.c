@@ -22,8 +22,7 @@ void vfo_pol_cfg_default(struct vfo_pol_cfg *cfg)
 	cfg->notify_on_removal = true;
 }
 
-void vfo_pol_init(struct vfo_policy *p, const struct vfo_pol_cfg *cfg,
-		  int64_t now)
+void vfo_pol_init(struct vfo_policy *p, const struct vfo_pol_cfg *cfg, int64_t now)
 {
 	memset(p, 0, sizeof(*p));
 	p->cfg = *cfg;
@@ -77,9 +76,7 @@ bool vfo_pol_wants_vf(const struct vfo_policy *p)
 
 int64_t vfo_pol_standby_ms(const struct vfo_policy *p, int64_t now)
 {
-	int64_t cur = p->on_standby && now > p->standby_since
-			      ? now - p->standby_since
-			      : 0;
+	int64_t cur = p->on_standby && now > p->standby_since ? now - p->standby_since : 0;
 
 	return p->standby_ms + cur;
 }
@@ -102,14 +99,13 @@ static void cancel(struct vfo_policy *p, struct vfo_pol_out *out)
 }
 
 /* Record a change of the slave that carries the traffic. */
-static void note_switch(struct vfo_policy *p, int64_t now, bool to_vf,
-			const char *reason, struct vfo_pol_out *out)
+static void note_switch(struct vfo_policy *p, int64_t now, bool to_vf, const char *reason,
+			struct vfo_pol_out *out)
 {
 	if (to_vf == !p->on_standby)
 		return;
 	if (to_vf) {
-		p->standby_ms += now > p->standby_since ? now - p->standby_since
-							: 0;
+		p->standby_ms += now > p->standby_since ? now - p->standby_since : 0;
 		p->on_standby = false;
 	} else {
 		p->on_standby = true;
@@ -124,8 +120,8 @@ static void note_switch(struct vfo_policy *p, int64_t now, bool to_vf,
 
 /* The standby must carry the traffic from now on, and bonding must not
  * pick the VF again by itself (primary is remembered by name). */
-static void to_standby(struct vfo_policy *p, int64_t now, const char *reason,
-		       bool notify, struct vfo_pol_out *out)
+static void to_standby(struct vfo_policy *p, int64_t now, const char *reason, bool notify,
+		       struct vfo_pol_out *out)
 {
 	out->actions |= VFO_ACT_CLEAR_PRIMARY | VFO_ACT_ACTIVE_STANDBY;
 	if (notify)
@@ -133,19 +129,17 @@ static void to_standby(struct vfo_policy *p, int64_t now, const char *reason,
 	note_switch(p, now, false, reason, out);
 }
 
-static void become_active(struct vfo_policy *p, int64_t now,
-			  const char *reason, struct vfo_pol_out *out)
+static void become_active(struct vfo_policy *p, int64_t now, const char *reason,
+			  struct vfo_pol_out *out)
 {
 	cancel(p, out);
 	p->state = VFO_VF_ACTIVE;
-	out->actions |= VFO_ACT_SET_PRIMARY | VFO_ACT_ACTIVE_VF |
-			VFO_ACT_NOTIFY_PEERS;
+	out->actions |= VFO_ACT_SET_PRIMARY | VFO_ACT_ACTIVE_VF | VFO_ACT_NOTIFY_PEERS;
 	note_switch(p, now, true, reason, out);
 }
 
 /* Carrier is up on an enslaved VF: start (or restart) the hold-down. */
-static void start_hold(struct vfo_policy *p, int64_t now,
-		       struct vfo_pol_out *out)
+static void start_hold(struct vfo_policy *p, int64_t now, struct vfo_pol_out *out)
 {
 	p->carrier_since = now;
 	if (p->cfg.hold_down_ms <= 0) {
@@ -156,8 +150,7 @@ static void start_hold(struct vfo_policy *p, int64_t now,
 	arm(p, now + p->cfg.hold_down_ms, out);
 }
 
-static void enslaved(struct vfo_policy *p, const struct vfo_pol_event *ev,
-		     struct vfo_pol_out *out)
+static void enslaved(struct vfo_policy *p, const struct vfo_pol_event *ev, struct vfo_pol_out *out)
 {
 	if (ev->carrier) {
 		start_hold(p, ev->now, out);
@@ -167,8 +160,7 @@ static void enslaved(struct vfo_policy *p, const struct vfo_pol_event *ev,
 	}
 }
 
-static void carrier(struct vfo_policy *p, const struct vfo_pol_event *ev,
-		    struct vfo_pol_out *out)
+static void carrier(struct vfo_policy *p, const struct vfo_pol_event *ev, struct vfo_pol_out *out)
 {
 	switch (p->state) {
 	case VFO_VF_WAIT_CARRIER:
@@ -195,12 +187,11 @@ static void carrier(struct vfo_policy *p, const struct vfo_pol_event *ev,
 		to_standby(p, ev->now, "vf-carrier-lost", false, out);
 		break;
 	default:
-		break;	/* not enslaved, or forced to the standby */
+		break; /* not enslaved, or forced to the standby */
 	}
 }
 
-static void removed(struct vfo_policy *p, const struct vfo_pol_event *ev,
-		    struct vfo_pol_out *out)
+static void removed(struct vfo_policy *p, const struct vfo_pol_event *ev, struct vfo_pol_out *out)
 {
 	bool was_active = p->state == VFO_VF_ACTIVE;
 
@@ -223,20 +214,19 @@ static void removed(struct vfo_policy *p, const struct vfo_pol_event *ev,
 	 * a surprise, to tell the peers once more. */
 	out->actions |= VFO_ACT_CLEAR_PRIMARY;
 	if (was_active)
-		to_standby(p, ev->now, "vf-removed", p->cfg.notify_on_removal,
-			   out);
+		to_standby(p, ev->now, "vf-removed", p->cfg.notify_on_removal, out);
 }
 
-static int leaving(struct vfo_policy *p, const struct vfo_pol_event *ev,
-		   const char *reason, struct vfo_pol_out *out)
+static int leaving(struct vfo_policy *p, const struct vfo_pol_event *ev, const char *reason,
+		   struct vfo_pol_out *out)
 {
 	if (p->state == VFO_VF_ABSENT)
 		return -ENODEV;
 	if (p->state == VFO_VF_LEAVING) {
 		/* Repeated request: do it again (cheap, idempotent), the
 		 * peers may have missed the first announcement. */
-		out->actions |= VFO_ACT_CLEAR_PRIMARY |
-				VFO_ACT_ACTIVE_STANDBY | VFO_ACT_NOTIFY_PEERS;
+		out->actions |= VFO_ACT_CLEAR_PRIMARY | VFO_ACT_ACTIVE_STANDBY |
+				VFO_ACT_NOTIFY_PEERS;
 		return 0;
 	}
 	p->leaves++;
@@ -253,8 +243,7 @@ static int leaving(struct vfo_policy *p, const struct vfo_pol_event *ev,
 }
 
 /* Leave LEAVING with the VF still there: treat it as newly usable. */
-static void unleave(struct vfo_policy *p, const struct vfo_pol_event *ev,
-		    struct vfo_pol_out *out)
+static void unleave(struct vfo_policy *p, const struct vfo_pol_event *ev, struct vfo_pol_out *out)
 {
 	cancel(p, out);
 	if (ev->carrier)
@@ -263,8 +252,7 @@ static void unleave(struct vfo_policy *p, const struct vfo_pol_event *ev,
 		p->state = VFO_VF_WAIT_CARRIER;
 }
 
-static void timer(struct vfo_policy *p, const struct vfo_pol_event *ev,
-		  struct vfo_pol_out *out)
+static void timer(struct vfo_policy *p, const struct vfo_pol_event *ev, struct vfo_pol_out *out)
 {
 	if (!p->deadline || ev->now < p->deadline) {
 		/* Early or stale expiry: re-arm what is still wanted. */
@@ -301,8 +289,7 @@ static void active_seen(struct vfo_policy *p, const struct vfo_pol_event *ev,
 	}
 }
 
-static void adopt(struct vfo_policy *p, const struct vfo_pol_event *ev,
-		  struct vfo_pol_out *out)
+static void adopt(struct vfo_policy *p, const struct vfo_pol_event *ev, struct vfo_pol_out *out)
 {
 	cancel(p, out);
 	if (!ev->vf_present) {
@@ -338,8 +325,7 @@ static bool vf_enslaved_state(const struct vfo_policy *p)
 	       p->state == VFO_VF_ACTIVE || p->state == VFO_VF_LEAVING;
 }
 
-int vfo_pol_step(struct vfo_policy *p, const struct vfo_pol_event *ev,
-		 struct vfo_pol_out *out)
+int vfo_pol_step(struct vfo_policy *p, const struct vfo_pol_event *ev, struct vfo_pol_out *out)
 {
 	memset(out, 0, sizeof(*out));
 	switch (ev->input) {
@@ -350,8 +336,7 @@ int vfo_pol_step(struct vfo_policy *p, const struct vfo_pol_event *ev,
 		if (ev->enslaved)
 			enslaved(p, ev, out);
 		else
-			out->actions |= VFO_ACT_CLEAR_PRIMARY |
-					VFO_ACT_ENSLAVE_VF;
+			out->actions |= VFO_ACT_CLEAR_PRIMARY | VFO_ACT_ENSLAVE_VF;
 		return 0;
 	case VFO_POL_ENSLAVED:
 		if (p->state == VFO_VF_PRESENT)

@@ -25,8 +25,7 @@ static bool udevd_running(void)
 	return access("/run/udev/control", F_OK) == 0;
 }
 
-static void on_udev(struct vfo_loop *l, int id, int fd, unsigned int events,
-		    void *opaque)
+static void on_udev(struct vfo_loop *l, int id, int fd, unsigned int events, void *opaque)
 {
 	struct vfo_guestd *gd = opaque;
 	struct udev_device *dev;
@@ -42,15 +41,13 @@ static void on_udev(struct vfo_loop *l, int id, int fd, unsigned int events,
 
 		vfo_dbg(COMP, "%s %s ifindex %d", action ? action : "?",
 			udev_device_get_sysname(dev), ifindex);
-		if (ifindex > 0 && action &&
-		    (!strcmp(action, "add") || !strcmp(action, "move"))) {
+		if (ifindex > 0 && action && (!strcmp(action, "add") || !strcmp(action, "move"))) {
 			if (vfo_guestd_link(gd, ifindex)) {
 				vfo_guestd_link_ready(gd, ifindex);
 			} else {
 				struct vfo_gudev *u = &gd->udev;
 
-				u->recent[u->n_recent++ % VFO_ARRAY_SIZE(u->recent)] =
-					ifindex;
+				u->recent[u->n_recent++ % VFO_ARRAY_SIZE(u->recent)] = ifindex;
 			}
 		}
 		udev_device_unref(dev);
@@ -91,8 +88,8 @@ int vfo_gudev_init(struct vfo_guestd *gd)
 	if (udev_monitor_filter_add_match_subsystem_devtype(u->mon, "net", NULL) < 0 ||
 	    udev_monitor_enable_receiving(u->mon) < 0)
 		goto err_unref_mon;
-	ret = vfo_loop_add_fd(gd->loop, "udev", udev_monitor_get_fd(u->mon),
-			      VFO_EV_IN, on_udev, gd, NULL);
+	ret = vfo_loop_add_fd(gd->loop, "udev", udev_monitor_get_fd(u->mon), VFO_EV_IN, on_udev, gd,
+			      NULL);
 	if (ret < 0)
 		goto err_unref_mon;
 	u->watch = ret;

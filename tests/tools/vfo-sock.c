@@ -4,19 +4,22 @@
  * (the host side of a guest's virtio-serial port, a control socket), with
  * a deadline, so that tests need neither socat nor python.
  *
- *   vfo-sock [-w SECONDS] [-n LINES] [-r] SOCKET [DATA...]
+ *   vfo-sock [-w SECONDS] [-n LINES] [-u TEXT] [-r] SOCKET [DATA...]
  *
  * Connects to SOCKET, sends each DATA followed by '\n' (with -r: as is, no
  * newline; a DATA of "-" sends standard input verbatim), and copies what
  * comes back to stdout until LINES complete lines arrived, the peer closed
- * or SECONDS (default 2, fractions allowed) passed. LINES defaults to the
+ * or SECONDS (default 2, fractions allowed) passed; everything is sent
+ * first, even with -w 0 (for at most 2 s more). LINES defaults to the
  * number of DATA that contain "\"id\"" (requests that get a reply); with
- * -n 0 it reads until the deadline or EOF. Sending and receiving are
+ * -n 0 it reads until the deadline or EOF. With -u it stops as soon as a
+ * received line contains TEXT (a reply's "\"id\":7," among stale ones). Sending and receiving are
  * interleaved, so a peer that stops reading cannot block us past the
  * deadline. On exit a summary "sent B bytes, received L lines" goes to
  * stderr.
  *
- * Exit: 0 when LINES lines arrived (or LINES is 0), 1 on a short answer,
+ * Exit: 0 when LINES lines arrived (or LINES is 0; with -u: when TEXT
+ * came), 1 on a short answer,
  * 2 for a usage error, 3 when the socket cannot be reached.
  */
 #include <errno.h>
@@ -70,9 +73,10 @@ static int append_fd(struct outbuf *o, int fd)
 
 static void usage(FILE *f)
 {
-	fputs("usage: vfo-sock [-w SECONDS] [-n LINES] [-r] SOCKET [DATA...]\n"
+	fputs("usage: vfo-sock [-w SECONDS] [-n LINES] [-u TEXT] [-r] SOCKET [DATA...]\n"
 	      "  -w  give up after SECONDS (default 2)\n"
 	      "  -n  stop after LINES reply lines (default: DATA with \"id\")\n"
+	      "  -u  stop at the first reply line that contains TEXT\n"
 	      "  -r  send DATA as is, without a newline after each\n"
 	      "  DATA \"-\" sends standard input verbatim\n",
 	      f);
@@ -81,7 +85,9 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct outbuf out = { 0 };
+	struct outbuf out = { 0 }, line = { 0 };
+	const char *until = NULL;
+	bool found = false;
 	double wait_s = 2.0;
 	long want = -1, lines = 0;
 	bool raw = false;
@@ -90,7 +96,7 @@ int main(int argc, char **argv)
 	int opt, fd, i;
 	char *end;
 
-	while ((opt = getopt(argc, argv, "w:n:rh")) != -1) {
+	while ((opt = getopt(argc, argv, "w:n:u:rh")) != -1) {
 		switch (opt) {
 		case 'w':
 			wait_s = strtod(optarg, &end);
@@ -105,6 +111,9 @@ int main(int argc, char **argv)
 				usage(stderr);
 				return 2;
 			}
+			break;
+		case 'u':
+			until = optarg;
 			break;
 		case 'r':
 			raw = true;
@@ -135,18 +144,16 @@ int main(int argc, char **argv)
 				lines++;
 		}
 		if (ret) {
-			fprintf(stderr, "vfo-sock: reading input: %s\n",
-				strerror(-ret));
+			fprintf(stderr, "vfo-sock: reading input: %s\n", strerror(-ret));
 			return 2;
 		}
 	}
 	if (want < 0)
-		want = lines;
+		want = until ? 0 : lines;
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		fprintf(stderr, "vfo-sock: %s: %s\n", sa.sun_path,
-			strerror(errno));
+		fprintf(stderr, "vfo-sock: %s: %s\n", sa.sun_path, strerror(errno));
 		return 3;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -158,8 +165,13 @@ int main(int argc, char **argv)
 		char buf[65536];
 		ssize_t n;
 
-		if ((want && lines >= want) || left <= 0)
+		/* What there is to send goes out even with -w 0, unless the
+		 * peer has not taken it 2 s past the deadline. */
+		if ((want && lines >= want) || found ||
+		    (left <= 0 && (out.off >= out.len || left < -2000)))
 			break;
+		if (left < 0)
+			left = 0;
 		if (out.off < out.len)
 			p.events |= POLLOUT;
 		if (poll(&p, 1, (int)left) < 0) {
@@ -168,8 +180,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (p.revents & POLLOUT) {
-			n = send(fd, out.data + out.off, out.len - out.off,
-				 MSG_NOSIGNAL);
+			n = send(fd, out.data + out.off, out.len - out.off, MSG_NOSIGNAL);
 			if (n > 0)
 				out.off += (size_t)n;
 			else if (n < 0 && errno != EAGAIN)
@@ -182,8 +193,23 @@ int main(int argc, char **argv)
 			if (n > 0) {
 				fwrite(buf, 1, (size_t)n, stdout);
 				received += (unsigned long long)n;
-				for (ssize_t k = 0; k < n; k++)
-					lines += buf[k] == '\n';
+				const char *q = buf, *e = buf + n, *nl;
+
+				for (; q < e; q = nl + 1) {
+					nl = memchr(q, '\n', (size_t)(e - q));
+					/* Only -u keeps lines; over 1 MiB
+					 * a line is cut. */
+					if (until && line.len < (1u << 20))
+						append(&line, q, (size_t)((nl ? nl : e) - q));
+					if (!nl)
+						break;
+					lines++;
+					if (until && line.len) {
+						line.data[line.len] = '\0';
+						found = found || strstr(line.data, until);
+					}
+					line.len = 0;
+				}
 			}
 		}
 	}
@@ -192,5 +218,8 @@ int main(int argc, char **argv)
 		out.off, out.len, received, lines);
 	close(fd);
 	free(out.data);
+	free(line.data);
+	if (until)
+		return found ? 0 : 1;
 	return !want || lines >= want ? 0 : 1;
 }

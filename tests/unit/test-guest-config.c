@@ -83,7 +83,8 @@ static void test_full(void **state)
 			      "bond = bweb\n"
 			      "[pair \"db\"]\n"
 			      "standby = ens3\n",
-			      &e), 0);
+			      &e),
+			 0);
 	assert_int_equal(e.n, 0);
 	assert_string_equal(c.channel, "");
 	assert_string_equal(c.ctl_socket, "/tmp/x.sock");
@@ -168,11 +169,10 @@ static void test_file(void **state)
 	(void)state;
 	vfo_guest_cfg_default(&c);
 	/* Missing and optional: defaults. Missing and required: error. */
-	assert_int_equal(vfo_guest_cfg_load(&c, "/nonexistent/guestd.conf", false,
-					    on_err, &e), 0);
+	assert_int_equal(vfo_guest_cfg_load(&c, "/nonexistent/guestd.conf", false, on_err, &e), 0);
 	assert_int_equal(e.n, 0);
-	assert_int_equal(vfo_guest_cfg_load(&c, "/nonexistent/guestd.conf", true,
-					    on_err, &e), -ENOENT);
+	assert_int_equal(vfo_guest_cfg_load(&c, "/nonexistent/guestd.conf", true, on_err, &e),
+			 -ENOENT);
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "[bond]\nhold_down_ms = 750\n", 26), 26);
@@ -185,10 +185,8 @@ static void test_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_full),
-		cmocka_unit_test(test_bad_values),
-		cmocka_unit_test(test_too_many_pairs),
+		cmocka_unit_test(test_defaults),   cmocka_unit_test(test_full),
+		cmocka_unit_test(test_bad_values), cmocka_unit_test(test_too_many_pairs),
 		cmocka_unit_test(test_file),
 	};
 

@@ -19,15 +19,15 @@ static void set_mac(uint8_t *dst, uint8_t *len, const char *s)
 {
 	unsigned int b[6];
 
-	assert_int_equal(sscanf(s, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2],
-				&b[3], &b[4], &b[5]), 6);
+	assert_int_equal(sscanf(s, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]),
+			 6);
 	for (int i = 0; i < 6; i++)
 		dst[i] = (uint8_t)b[i];
 	*len = 6;
 }
 
-static struct vfo_nl_link nic(int ifindex, const char *name, const char *driver,
-			      const char *pci, const char *mac)
+static struct vfo_nl_link nic(int ifindex, const char *name, const char *driver, const char *pci,
+			      const char *mac)
 {
 	struct vfo_nl_link l;
 
@@ -42,8 +42,7 @@ static struct vfo_nl_link nic(int ifindex, const char *name, const char *driver,
 	return l;
 }
 
-static struct vfo_nl_link virt(int ifindex, const char *name, const char *kind,
-			       const char *mac)
+static struct vfo_nl_link virt(int ifindex, const char *name, const char *kind, const char *mac)
 {
 	struct vfo_nl_link l = nic(ifindex, name, "", "", mac);
 
@@ -55,8 +54,8 @@ static struct vfo_nl_link virt(int ifindex, const char *name, const char *kind,
 #define VIRTIO(i, n, pci, mac) nic(i, n, "virtio_net", pci, mac)
 #define VF(i, n, pci, mac) nic(i, n, "e1000e", pci, mac)
 
-static int match(struct vfo_nl_link *l, size_t n, const struct vfo_pair_cfg *c,
-		 size_t nc, bool autop, struct vfo_pair_match *m, int *amb)
+static int match(struct vfo_nl_link *l, size_t n, const struct vfo_pair_cfg *c, size_t nc,
+		 bool autop, struct vfo_pair_match *m, int *amb)
 {
 	return vfo_pair_match(l, n, c, nc, autop, m, VFO_PAIR_MAX, amb);
 }
@@ -350,8 +349,8 @@ static void test_bond_name(void **state)
 	assert_string_equal(out, "vfo1");
 	assert_int_equal(vfo_pair_bond_name("vfo", NULL, 0, out, sizeof(out)), 0);
 	assert_string_equal(out, "vfo0");
-	assert_int_equal(vfo_pair_bond_name("averylongprefix", NULL, 0, out,
-					    sizeof(out)), -ENAMETOOLONG);
+	assert_int_equal(vfo_pair_bond_name("averylongprefix", NULL, 0, out, sizeof(out)),
+			 -ENAMETOOLONG);
 	assert_int_equal(vfo_pair_bond_name("vfo", NULL, 0, out, 4), -ENAMETOOLONG);
 }
 

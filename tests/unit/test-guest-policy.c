@@ -22,8 +22,7 @@ struct t {
 
 static int step(struct t *t, enum vfo_pol_input in)
 {
-	struct vfo_pol_event ev = { .input = in, .now = t->now,
-				    .carrier = t->carrier };
+	struct vfo_pol_event ev = { .input = in, .now = t->now, .carrier = t->carrier };
 
 	return vfo_pol_step(&t->p, &ev, &t->out);
 }
@@ -67,8 +66,7 @@ static void bring_up(struct t *t)
 	t->now += HOLD;
 	assert_int_equal(step(t, VFO_POL_TIMER), 0);
 	assert_int_equal(t->p.state, VFO_VF_ACTIVE);
-	assert_true(HAS(t, VFO_ACT_SET_PRIMARY | VFO_ACT_ACTIVE_VF |
-			      VFO_ACT_NOTIFY_PEERS));
+	assert_true(HAS(t, VFO_ACT_SET_PRIMARY | VFO_ACT_ACTIVE_VF | VFO_ACT_NOTIFY_PEERS));
 	assert_true(t->out.switched);
 }
 
@@ -168,8 +166,8 @@ static void test_leaving_then_removal_then_new_vf(void **state)
 	t.now += 5000;
 	assert_int_equal(step(&t, VFO_POL_VF_LEAVING), 0);
 	assert_int_equal(t.p.state, VFO_VF_LEAVING);
-	assert_true(HAS(&t, VFO_ACT_CLEAR_PRIMARY | VFO_ACT_ACTIVE_STANDBY |
-			       VFO_ACT_NOTIFY_PEERS | VFO_ACT_ARM_TIMER));
+	assert_true(HAS(&t, VFO_ACT_CLEAR_PRIMARY | VFO_ACT_ACTIVE_STANDBY | VFO_ACT_NOTIFY_PEERS |
+				    VFO_ACT_ARM_TIMER));
 	assert_string_equal(t.p.last_reason, "vf-leaving");
 	assert_int_equal(t.p.leaves, 1);
 	assert_int_equal(t.p.switches, 2);
@@ -200,8 +198,7 @@ static void test_leaving_then_removal_then_new_vf(void **state)
 	t.carrier = false;
 	bring_up(&t);
 	assert_int_equal(t.p.switches, 3);
-	assert_int_equal(vfo_pol_standby_ms(&t.p, t.now),
-			 3000 + 300 + 30000 + 2500 + HOLD);
+	assert_int_equal(vfo_pol_standby_ms(&t.p, t.now), 3000 + 300 + 30000 + 2500 + HOLD);
 }
 
 static void test_surprise_removal(void **state)
@@ -214,8 +211,7 @@ static void test_surprise_removal(void **state)
 	t.now += 1000;
 	assert_int_equal(step(&t, VFO_POL_VF_REMOVED), 0);
 	assert_int_equal(t.p.state, VFO_VF_ABSENT);
-	assert_true(HAS(&t, VFO_ACT_CLEAR_PRIMARY | VFO_ACT_ACTIVE_STANDBY |
-			       VFO_ACT_NOTIFY_PEERS));
+	assert_true(HAS(&t, VFO_ACT_CLEAR_PRIMARY | VFO_ACT_ACTIVE_STANDBY | VFO_ACT_NOTIFY_PEERS));
 	assert_true(t.out.switched);
 	assert_string_equal(t.p.last_reason, "vf-removed");
 	/* Removed twice (DEL after the driver went): counted once. */
@@ -351,21 +347,27 @@ static void test_active_seen(void **state)
 	assert_int_equal(step(&t, VFO_POL_ENSLAVED), 0);
 	/* Bonding picked the VF by itself (primary remembered by name)
 	 * during the hold-down: undone, not counted. */
-	assert_int_equal(step_ev(&t, (struct vfo_pol_event){
-		.input = VFO_POL_ACTIVE_SEEN, .carrier = true, .vf_active = true }), 0);
+	assert_int_equal(step_ev(&t, (struct vfo_pol_event){ .input = VFO_POL_ACTIVE_SEEN,
+							     .carrier = true,
+							     .vf_active = true }),
+			 0);
 	assert_true(HAS(&t, VFO_ACT_ACTIVE_STANDBY | VFO_ACT_CLEAR_PRIMARY));
 	assert_int_equal(t.p.state, VFO_VF_HOLDING);
 	assert_int_equal(t.p.switches, 0);
 	t.now += HOLD;
 	assert_int_equal(step(&t, VFO_POL_TIMER), 0);
 	/* The kernel failed over before we saw the carrier drop. */
-	assert_int_equal(step_ev(&t, (struct vfo_pol_event){
-		.input = VFO_POL_ACTIVE_SEEN, .carrier = true, .vf_active = false }), 0);
+	assert_int_equal(step_ev(&t, (struct vfo_pol_event){ .input = VFO_POL_ACTIVE_SEEN,
+							     .carrier = true,
+							     .vf_active = false }),
+			 0);
 	assert_int_equal(t.p.state, VFO_VF_HOLDING);
 	assert_string_equal(t.p.last_reason, "kernel-failover");
 	assert_int_equal(t.p.flaps, 1);
-	assert_int_equal(step_ev(&t, (struct vfo_pol_event){
-		.input = VFO_POL_ACTIVE_SEEN, .carrier = false, .vf_active = false }), 0);
+	assert_int_equal(step_ev(&t, (struct vfo_pol_event){ .input = VFO_POL_ACTIVE_SEEN,
+							     .carrier = false,
+							     .vf_active = false }),
+			 0);
 	assert_int_equal(t.out.actions, 0);
 }
 
@@ -376,9 +378,12 @@ static void test_adopt(void **state)
 	(void)state;
 	/* Restart with the VF active and up: keep it, no switch, no flap. */
 	setup_t(&t);
-	assert_int_equal(step_ev(&t, (struct vfo_pol_event){
-		.input = VFO_POL_ADOPT, .vf_present = true, .enslaved = true,
-		.carrier = true, .vf_active = true }), 0);
+	assert_int_equal(step_ev(&t, (struct vfo_pol_event){ .input = VFO_POL_ADOPT,
+							     .vf_present = true,
+							     .enslaved = true,
+							     .carrier = true,
+							     .vf_active = true }),
+			 0);
 	assert_int_equal(t.p.state, VFO_VF_ACTIVE);
 	assert_false(t.p.on_standby);
 	assert_false(t.out.actions & (VFO_ACT_ACTIVE_STANDBY | VFO_ACT_ACTIVE_VF |
@@ -387,21 +392,26 @@ static void test_adopt(void **state)
 	assert_int_equal(vfo_pol_standby_ms(&t.p, t.now + 5000), 0);
 	/* Enslaved but on the standby: hold-down, then switch. */
 	setup_t(&t);
-	assert_int_equal(step_ev(&t, (struct vfo_pol_event){
-		.input = VFO_POL_ADOPT, .vf_present = true, .enslaved = true,
-		.carrier = true }), 0);
+	assert_int_equal(step_ev(&t, (struct vfo_pol_event){ .input = VFO_POL_ADOPT,
+							     .vf_present = true,
+							     .enslaved = true,
+							     .carrier = true }),
+			 0);
 	assert_int_equal(t.p.state, VFO_VF_HOLDING);
 	/* Present, not enslaved (crash between creation and enslaving). */
 	setup_t(&t);
-	assert_int_equal(step_ev(&t, (struct vfo_pol_event){
-		.input = VFO_POL_ADOPT, .vf_present = true }), 0);
+	assert_int_equal(
+		step_ev(&t, (struct vfo_pol_event){ .input = VFO_POL_ADOPT, .vf_present = true }),
+		0);
 	assert_int_equal(t.p.state, VFO_VF_PRESENT);
 	assert_true(HAS(&t, VFO_ACT_ENSLAVE_VF | VFO_ACT_CLEAR_PRIMARY));
 	/* Enslaved, active, without carrier: back to the standby. */
 	setup_t(&t);
-	assert_int_equal(step_ev(&t, (struct vfo_pol_event){
-		.input = VFO_POL_ADOPT, .vf_present = true, .enslaved = true,
-		.vf_active = true }), 0);
+	assert_int_equal(step_ev(&t, (struct vfo_pol_event){ .input = VFO_POL_ADOPT,
+							     .vf_present = true,
+							     .enslaved = true,
+							     .vf_active = true }),
+			 0);
 	assert_int_equal(t.p.state, VFO_VF_WAIT_CARRIER);
 	assert_true(HAS(&t, VFO_ACT_ACTIVE_STANDBY));
 	/* No VF at all. */
@@ -438,8 +448,10 @@ static void test_zero_hold_down_and_misc(void **state)
 	assert_int_equal(step(&t, (enum vfo_pol_input)99), -EINVAL);
 	/* VF added already enslaved (seen after our own enslave). */
 	setup_t(&t);
-	assert_int_equal(step_ev(&t, (struct vfo_pol_event){
-		.input = VFO_POL_VF_ADDED, .enslaved = true, .carrier = false }), 0);
+	assert_int_equal(step_ev(&t, (struct vfo_pol_event){ .input = VFO_POL_VF_ADDED,
+							     .enslaved = true,
+							     .carrier = false }),
+			 0);
 	assert_int_equal(t.p.state, VFO_VF_WAIT_CARRIER);
 	assert_false(t.out.actions & VFO_ACT_ENSLAVE_VF);
 	assert_string_equal(vfo_vf_state_str(VFO_VF_HOLDING), "holding-down");

@@ -155,7 +155,11 @@ vm_cleanup()
 
 	trap - EXIT INT TERM HUP
 	[ -n "${VM_WATCHDOG:-}" ] && kill "$VM_WATCHDOG" 2>/dev/null
+	# The recorded pid is vm_peer's subshell: the stop file reaches the
+	# sender itself, and whatever still runs in the namespaces is killed
+	# before they are deleted below.
 	for name in "${!VM_PROBE_PID[@]}"; do
+		touch "$VM_DIR/$name.stop" 2>/dev/null
 		kill -TERM "${VM_PROBE_PID[$name]}" 2>/dev/null
 	done
 	if [ -n "$VM_PID" ] && kill -0 "$VM_PID" 2>/dev/null; then
@@ -171,6 +175,10 @@ vm_cleanup()
 	done
 	wait 2>/dev/null
 	if [ -n "$VM_NS_H" ]; then
+		for p in $(ip netns pids "$VM_NS_H" 2>/dev/null) \
+			$(ip netns pids "$VM_NS_P" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
 		ip netns del "$VM_NS_H" 2>/dev/null
 		ip netns del "$VM_NS_P" 2>/dev/null
 	fi
