@@ -34,6 +34,11 @@ static const struct vfo_config_key bond_keys[] = {
 	{ .name = "name_prefix", .type = VFO_CONFIG_STRING, .def = "vfo" },
 	{ .name = "miimon", .type = VFO_CONFIG_INT, .def = "100", .min = 1, .max = 10000 },
 	{ .name = "hold_down_ms", .type = VFO_CONFIG_INT, .def = "500", .min = 0, .max = 600000 },
+	{ .name = "announced_hold_down_ms",
+	  .type = VFO_CONFIG_INT,
+	  .def = "100",
+	  .min = 0,
+	  .max = 600000 },
 	{ .name = "num_peer_notif", .type = VFO_CONFIG_INT, .def = "3", .min = 0, .max = 255 },
 	{ .name = "peer_notif_delay", .type = VFO_CONFIG_INT, .def = "0", .min = 0, .max = 300000 },
 	{ .name = "primary_reselect",
@@ -130,6 +135,7 @@ void vfo_guest_cfg_default(struct vfo_guest_cfg *cfg)
 	snprintf(cfg->name_prefix, sizeof(cfg->name_prefix), "vfo");
 	cfg->miimon = 100;
 	cfg->hold_down_ms = 500;
+	cfg->announced_hold_down_ms = 100;
 	cfg->num_peer_notif = 3;
 	cfg->peer_notif_delay = 0;
 	cfg->primary_reselect = VFO_NL_BOND_RESELECT_FAILURE;
@@ -212,6 +218,7 @@ static int fill(struct vfo_guest_cfg *cfg, const struct vfo_config *c, const cha
 		 vfo_config_get_string(b, "name_prefix"));
 	tmp.miimon = (uint32_t)vfo_config_get_int(b, "miimon");
 	tmp.hold_down_ms = vfo_config_get_int(b, "hold_down_ms");
+	tmp.announced_hold_down_ms = vfo_config_get_int(b, "announced_hold_down_ms");
 	tmp.num_peer_notif = (uint8_t)vfo_config_get_int(b, "num_peer_notif");
 	tmp.peer_notif_delay = (uint32_t)vfo_config_get_int(b, "peer_notif_delay");
 	tmp.primary_reselect = reselect_values[vfo_config_get_enum(b, "primary_reselect")];

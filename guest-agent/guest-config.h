@@ -31,6 +31,7 @@ struct vfo_guest_cfg {
 	char name_prefix[IFNAMSIZ];
 	uint32_t miimon;
 	int64_t hold_down_ms;
+	int64_t announced_hold_down_ms; /* for a VF the host announced */
 	uint8_t num_peer_notif;
 	uint32_t peer_notif_delay;
 	uint8_t primary_reselect; /* VFO_NL_BOND_RESELECT_* */

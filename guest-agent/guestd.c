@@ -311,6 +311,7 @@ static struct vfo_gpair *pair_new(struct vfo_guestd *gd, const struct vfo_pair_m
 	p->standby = m->standby;
 	vfo_pol_cfg_default(&pc);
 	pc.hold_down_ms = gd->cfg.hold_down_ms;
+	pc.announced_hold_down_ms = gd->cfg.announced_hold_down_ms;
 	pc.leave_timeout_ms = gd->cfg.leave_timeout_ms;
 	pc.notify_on_removal = gd->cfg.notify_on_removal;
 	vfo_pol_init(&p->pol, &pc, vfo_now_ms());

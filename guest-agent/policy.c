@@ -14,10 +14,14 @@
 /* A removed NIC loses its carrier just before it disappears: a carrier
  * loss this close to the removal was the removal, not a flap. */
 #define REMOVAL_WINDOW_MS 2000
+/* How long a vf-arriving hint stands for the VF it announces. */
+#define ANNOUNCE_VALID_MS 10000
+#define DEFAULT_ANNOUNCED_HOLD_DOWN_MS 100
 
 void vfo_pol_cfg_default(struct vfo_pol_cfg *cfg)
 {
 	cfg->hold_down_ms = DEFAULT_HOLD_DOWN_MS;
+	cfg->announced_hold_down_ms = DEFAULT_ANNOUNCED_HOLD_DOWN_MS;
 	cfg->leave_timeout_ms = DEFAULT_LEAVE_TIMEOUT_MS;
 	cfg->notify_on_removal = true;
 }
@@ -134,6 +138,7 @@ static void become_active(struct vfo_policy *p, int64_t now, const char *reason,
 {
 	cancel(p, out);
 	p->state = VFO_VF_ACTIVE;
+	p->announced_until = 0;
 	out->actions |= VFO_ACT_SET_PRIMARY | VFO_ACT_ACTIVE_VF | VFO_ACT_NOTIFY_PEERS;
 	note_switch(p, now, true, reason, out);
 }
@@ -141,13 +146,17 @@ static void become_active(struct vfo_policy *p, int64_t now, const char *reason,
 /* Carrier is up on an enslaved VF: start (or restart) the hold-down. */
 static void start_hold(struct vfo_policy *p, int64_t now, struct vfo_pol_out *out)
 {
+	int64_t hold = now < p->announced_until ? p->cfg.announced_hold_down_ms :
+						  p->cfg.hold_down_ms;
+
 	p->carrier_since = now;
-	if (p->cfg.hold_down_ms <= 0) {
+	if (hold <= 0) {
+		p->announced_until = 0;
 		become_active(p, now, "vf-ready", out);
 		return;
 	}
 	p->state = VFO_VF_HOLDING;
-	arm(p, now + p->cfg.hold_down_ms, out);
+	arm(p, now + hold, out);
 }
 
 static void enslaved(struct vfo_policy *p, const struct vfo_pol_event *ev, struct vfo_pol_out *out)
@@ -171,8 +180,9 @@ static void carrier(struct vfo_policy *p, const struct vfo_pol_event *ev, struct
 		if (ev->carrier)
 			break;
 		/* A flap inside the hold-down: start again from zero once
-		 * the carrier is back. */
+		 * the carrier is back, with the full hold-down. */
 		p->flaps++;
+		p->announced_until = 0;
 		p->state = VFO_VF_WAIT_CARRIER;
 		cancel(p, out);
 		break;
@@ -358,8 +368,11 @@ int vfo_pol_step(struct vfo_policy *p, const struct vfo_pol_event *ev, struct vf
 	case VFO_POL_VF_ARRIVING:
 		/* A new VF is coming: if the old one was announced as
 		 * leaving and is still here, the host changed its mind. */
-		if (p->state == VFO_VF_LEAVING)
+		if (p->state == VFO_VF_LEAVING) {
 			unleave(p, ev, out);
+			return 0;
+		}
+		p->announced_until = ev->now + ANNOUNCE_VALID_MS;
 		return 0;
 	case VFO_POL_FORCE_VF:
 		if (!vf_enslaved_state(p) || !ev->carrier)

@@ -61,6 +61,10 @@ enum {
 
 struct vfo_pol_cfg {
 	int64_t hold_down_ms; /* carrier steady this long before preferred */
+	/* The same for a VF the host announced (vf-arriving) within
+	 * ANNOUNCE_VALID_MS: a fresh plug, not a link coming back; a flap
+	 * inside it falls back to the full hold_down_ms. */
+	int64_t announced_hold_down_ms;
 	int64_t leave_timeout_ms; /* LEAVING with the VF still there: give up
 				   * (the unplug was cancelled) */
 	bool notify_on_removal; /* extra peer notifications on surprise */
@@ -85,6 +89,7 @@ struct vfo_policy {
 	struct vfo_pol_cfg cfg;
 	enum vfo_vf_state state;
 	int64_t carrier_since; /* when the VF carrier last came up */
+	int64_t announced_until; /* a vf-arriving hint holds until then */
 	int64_t deadline; /* armed timer, 0: none */
 	bool on_standby; /* the standby carries the traffic */
 	int64_t standby_since;

@@ -421,6 +421,47 @@ static void test_adopt(void **state)
 	assert_true(HAS(&t, VFO_ACT_CLEAR_PRIMARY));
 }
 
+/* A VF the host announced becomes preferred after the short hold-down; a
+ * flap inside it, or a hint too old, brings back the full one. */
+static void test_announced_hold_down(void **state)
+{
+	struct t t;
+	int64_t short_hold;
+
+	(void)state;
+	setup_t(&t);
+	short_hold = t.p.cfg.announced_hold_down_ms;
+	assert_true(short_hold > 0 && short_hold < HOLD);
+	assert_int_equal(step(&t, VFO_POL_VF_ARRIVING), 0);
+	assert_int_equal(step(&t, VFO_POL_VF_ADDED), 0);
+	assert_int_equal(step(&t, VFO_POL_ENSLAVED), 0);
+	t.now += 2000;
+	t.carrier = true;
+	assert_int_equal(step(&t, VFO_POL_CARRIER), 0);
+	assert_int_equal(t.out.timer_at, t.now + short_hold);
+	/* A flap: the announcement no longer counts. */
+	t.carrier = false;
+	assert_int_equal(step(&t, VFO_POL_CARRIER), 0);
+	assert_int_equal(t.p.flaps, 1);
+	t.now += 10;
+	t.carrier = true;
+	assert_int_equal(step(&t, VFO_POL_CARRIER), 0);
+	assert_int_equal(t.out.timer_at, t.now + HOLD);
+	t.now += HOLD;
+	assert_int_equal(step(&t, VFO_POL_TIMER), 0);
+	assert_int_equal(t.p.state, VFO_VF_ACTIVE);
+
+	/* A hint that came long before the VF does not shorten anything. */
+	setup_t(&t);
+	assert_int_equal(step(&t, VFO_POL_VF_ARRIVING), 0);
+	t.now += 60000;
+	assert_int_equal(step(&t, VFO_POL_VF_ADDED), 0);
+	assert_int_equal(step(&t, VFO_POL_ENSLAVED), 0);
+	t.carrier = true;
+	assert_int_equal(step(&t, VFO_POL_CARRIER), 0);
+	assert_int_equal(t.out.timer_at, t.now + HOLD);
+}
+
 static void test_zero_hold_down_and_misc(void **state)
 {
 	struct vfo_pol_cfg c;
@@ -476,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_operator),
 		cmocka_unit_test(test_active_seen),
 		cmocka_unit_test(test_adopt),
+		cmocka_unit_test(test_announced_hold_down),
 		cmocka_unit_test(test_zero_hold_down_and_misc),
 	};
 
