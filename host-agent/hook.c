@@ -15,6 +15,12 @@
  * Exit status 0 lets the migration go on; anything else refuses it. A
  * malformed XML is refused with a clear message and nothing reserved; a
  * failure half-way releases what was reserved (never a half-reserved VF).
+ *
+ * On "release end" (the domain's QEMU is gone from this host, or never
+ * started: an incoming migration refused after "migrate begin") it asks
+ * vfo-hostd to free whatever this host still holds for the domain, so a
+ * reservation for a domain that never came does not wait for its expiry.
+ * That call is best effort: the hook never fails a release.
  * Every other operation is accepted untouched.
  */
 #include <errno.h>
@@ -24,6 +30,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "domxml.h"
 #include "meta.h"
 
 #define MAX_XML (16 * 1024 * 1024)
@@ -85,6 +92,7 @@ static int reserve(struct vfo_client *c, const struct vfo_meta *m, const struct 
 {
 	struct json_object *args = json_object_new_object(), *res = NULL, *vf, *addr;
 	struct vfo_proto_err err = { 0 };
+	unsigned int d, b, sl, f;
 	int rc;
 
 	json_object_object_add(args, "pool", json_object_new_string(p->pool));
@@ -98,7 +106,7 @@ static int reserve(struct vfo_client *c, const struct vfo_meta *m, const struct 
 	if (rc == 0) {
 		if (json_object_object_get_ex(res, "vf", &vf) &&
 		    json_object_object_get_ex(vf, "addr", &addr) &&
-		    vfo_meta_pci_valid(json_object_get_string(addr)))
+		    vfo_pci_addr_parse(json_object_get_string(addr), &d, &b, &sl, &f) == 0)
 			snprintf(pci, pcilen, "%s", json_object_get_string(addr));
 		json_object_put(res);
 		return 1;
@@ -141,6 +149,32 @@ static int rewrite(const char *xml, const struct vfo_meta *m, char pci[][16], ch
 		return rc;
 	}
 	*out = cur;
+	return 0;
+}
+
+static int release_end(const char *dom)
+{
+	const char *sock = getenv("VFO_HOSTD_SOCKET");
+	const char *tmo = getenv("VFO_HOOK_TIMEOUT_MS");
+	int timeout_ms = tmo ? atoi(tmo) : DEFAULT_TIMEOUT_MS;
+	struct vfo_client *c = NULL;
+	struct vfo_meta m;
+	size_t len = 0;
+	char *xml;
+
+	xml = read_all(stdin, &len);
+	if (!xml)
+		return 0;
+	if (vfo_meta_parse(xml, len, &m, NULL, 0) < 0 || !m.uuid[0]) {
+		free(xml); /* not a vfo domain, or nothing to name it by */
+		return 0;
+	}
+	free(xml);
+	if (vfo_client_open(&c, sock ? sock : RUNSTATEDIR "/vfo/hostd.sock") < 0)
+		return 0; /* vfo-hostd reconciles with libvirt when it is back */
+	release_all(c, m.uuid, timeout_ms);
+	vfo_client_close(c);
+	(void)dom;
 	return 0;
 }
 
@@ -226,5 +260,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[2], "migrate") && argc >= 4 && !strcmp(argv[3], "begin"))
 		return migrate_begin(argv[1]);
+	if (!strcmp(argv[2], "release") && argc >= 4 && !strcmp(argv[3], "end"))
+		return release_end(argv[1]);
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 
+#include "domxml.h"
 #include "meta.h"
 #include "util.h"
 
@@ -27,24 +28,6 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-bool vfo_meta_mac_valid(const char *mac)
-{
-	unsigned int b[6];
-	char tail;
-
-	if (!mac || strlen(mac) != 17)
-		return false;
-	if (sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &tail) != 6)
-		return false;
-	for (int i = 0; i < 17; i++) {
-		if (i % 3 == 2 ? mac[i] != ':' : !isxdigit((unsigned char)mac[i]))
-			return false;
-	}
-	/* A multicast address cannot be a NIC's own. */
-	return !(b[0] & 1);
-}
-
 bool vfo_meta_id_valid(const char *id)
 {
 	size_t n = id ? strlen(id) : 0;
@@ -58,18 +41,6 @@ bool vfo_meta_id_valid(const char *id)
 			return false;
 	}
 	return true;
-}
-
-bool vfo_meta_pci_valid(const char *pci)
-{
-	unsigned int d, b, s, f;
-	char tail;
-
-	if (!pci || strlen(pci) != 12)
-		return false;
-	if (sscanf(pci, "%4x:%2x:%2x.%1x%c", &d, &b, &s, &f, &tail) != 4)
-		return false;
-	return s < 32 && f < 8;
 }
 
 static bool name_valid(const char *s, size_t max)
@@ -161,7 +132,7 @@ static int parse_pair(xmlXPathContextPtr ctx, xmlNodePtr node, struct vfo_meta_p
 		return -EBADMSG;
 	}
 	if (!xpath_str(ctx, node, "string(@mac)", p->mac, sizeof(p->mac)) ||
-	    !vfo_meta_mac_valid(p->mac)) {
+	    !vfo_xml_mac_valid(p->mac)) {
 		set_err(err, errlen, "pair %s: missing or invalid mac", p->id);
 		return -EBADMSG;
 	}
@@ -369,9 +340,8 @@ int vfo_meta_set_vf_source(const char *xml, size_t len, const char *id, const ch
 	int rc;
 
 	*out = NULL;
-	if (!vfo_meta_id_valid(id) || !vfo_meta_pci_valid(pci))
+	if (!vfo_meta_id_valid(id) || vfo_pci_addr_parse(pci, &d, &b, &s, &f) < 0)
 		return -EINVAL;
-	sscanf(pci, "%x:%x:%x.%x", &d, &b, &s, &f);
 	doc = parse_doc(xml, len);
 	if (!doc)
 		return -EBADMSG;

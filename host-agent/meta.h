@@ -85,9 +85,8 @@ int vfo_meta_set_vf_source(const char *xml, size_t len, const char *id, const ch
 /* The <vfo:failover> element for virDomainSetMetadata(). */
 int vfo_meta_format(const struct vfo_meta *m, char **out);
 
-/* Validators shared with the control socket and the hook. */
-bool vfo_meta_mac_valid(const char *mac);
+/* A pair id: 1-31 of [A-Za-z0-9_-]. MACs and PCI addresses are checked
+ * with domxml.h's vfo_xml_mac_valid() and vfo_pci_addr_parse(). */
 bool vfo_meta_id_valid(const char *id);
-bool vfo_meta_pci_valid(const char *pci);
 
 #endif
