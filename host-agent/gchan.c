@@ -153,9 +153,16 @@ static void on_msg(struct vfo_conn *c, struct vfo_msg *msg, void *opaque)
 				 cmd_names[p->cmd], msg->err_code_str, msg->err_message);
 			answer(g, p, -vfo_proto_code_to_errno(msg->err_code), -1);
 		} else {
+			/* The agent reports a fraction of a millisecond
+			 * ("0.731"): accept a double too, within reason. */
 			if (json_object_object_get_ex(msg->result, "elapsed_ms", &v) &&
-			    json_object_is_type(v, json_type_int))
-				elapsed = json_object_get_int64(v);
+			    (json_object_is_type(v, json_type_int) ||
+			     json_object_is_type(v, json_type_double))) {
+				double ms = json_object_get_double(v);
+
+				if (ms >= 0 && ms < 3600e3)
+					elapsed = (int64_t)ms;
+			}
 			answer(g, p, 0, elapsed);
 		}
 		rearm(g);

@@ -9,8 +9,10 @@
  * domain's failover pairs, and rewrites the XML libvirt will start with:
  * VF interfaces are removed (a VF cannot migrate; vfo-hostd plugs a local
  * one once the domain runs here), except libvirt <teaming> hostdevs, whose
- * <source> is pointed at the reserved local VF. It talks to vfo-hostd over
- * its socket only: a hook that called back into libvirt would deadlock.
+ * <source> is pointed at the reserved local VF, and emulated failover
+ * primaries (QEMU unplugs them on the source and plugs them back here),
+ * which stay as they are. It talks to vfo-hostd over its socket only: a
+ * hook that called back into libvirt would deadlock.
  *
  * Exit status 0 lets the migration go on; anything else refuses it. A
  * malformed XML is refused with a clear message and nothing reserved; a
@@ -136,6 +138,11 @@ static int rewrite(const char *xml, const struct vfo_meta *m, char pci[][16], ch
 		char *next = NULL;
 
 		if (p->vf_kind == VFO_META_VF_NONE)
+			continue;
+		/* An emulated failover primary: QEMU unplugs it on the source
+		 * and plugs it again here; libvirt wants the same devices on
+		 * both sides. */
+		if (p->vf_kind == VFO_META_VF_BRIDGE && p->vf_teaming)
 			continue;
 		if (p->vf_kind == VFO_META_VF_HOSTDEV && p->vf_teaming && pci[i][0])
 			rc = vfo_meta_set_vf_source(cur, strlen(cur), p->id, pci[i], &next);

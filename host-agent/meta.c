@@ -186,6 +186,15 @@ static void find_devices(xmlXPathContextPtr ctx, xmlNodePtr root, struct vfo_met
 		}
 		xpath_str(ctx, ifc, "string(teaming/@type)", type, sizeof(type));
 		p->vf_teaming = !strcmp(type, "transient");
+		/* libvirt takes <teaming type='transient'> on hostdevs only; an
+		 * emulated stand-in is made QEMU's failover primary with a
+		 * failover_pair_id property set through <qemu:override>. */
+		snprintf(expr, sizeof(expr),
+			 "/domain/qemu:override/qemu:device[@alias='%s']/qemu:frontend/"
+			 "qemu:property[@name='failover_pair_id']",
+			 p->vf_alias);
+		if (!p->vf_teaming && xpath_nodes(ctx, root, expr, &ifc, 1) == 1)
+			p->vf_teaming = true;
 	}
 	snprintf(expr, sizeof(expr), "/domain/devices/interface[alias/@name='%s']", p->standby);
 	p->standby_present = xpath_nodes(ctx, root, expr, &ifc, 1) == 1;
@@ -214,6 +223,8 @@ int vfo_meta_parse(const char *xml, size_t len, struct vfo_meta *m, char *err, s
 		goto out;
 	}
 	xmlXPathRegisterNs(ctx, BAD_CAST VFO_META_PREFIX, BAD_CAST VFO_META_NS);
+	xmlXPathRegisterNs(ctx, BAD_CAST "qemu",
+			   BAD_CAST "http://libvirt.org/schemas/domain/qemu/1.0");
 	xpath_str(ctx, root, "string(/domain/name)", m->name, sizeof(m->name));
 	xpath_str(ctx, root, "string(/domain/uuid)", m->uuid, sizeof(m->uuid));
 

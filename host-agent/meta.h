@@ -48,7 +48,8 @@ struct vfo_meta_pair {
 	/* The VF interface as found in the XML, if any. */
 	enum vfo_meta_vf_kind vf_kind;
 	char vf_pci[16]; /* hostdev source "dddd:bb:ss.f", "" otherwise */
-	bool vf_teaming; /* <teaming type='transient'> on the VF */
+	bool vf_teaming; /* <teaming type='transient'> on the VF, or QEMU's
+			    failover primary (failover_pair_id override) */
 	bool standby_present;
 };
 

@@ -18,6 +18,15 @@
 #define TICK_MS 200
 #define GCHAN_RETRY_MS 1000
 #define MAX_QUEUE 32
+/*
+ * After a migration QEMU announces the guest's MACs from every emulated
+ * NIC it has (RARP rounds 50, 150, 250 and 350 ms apart with QEMU's
+ * default announce parameters: the last one 800 ms after the switch-over).
+ * A stand-in VF (the emulated backend) plugged during those rounds takes
+ * part in them, and the bridge then sends the guest's traffic to a NIC
+ * the guest does not use yet. A real VF is no QEMU NIC: no wait there.
+ */
+#define EMULATED_ANNOUNCE_MS 850
 /* The all-zero UUID owns nothing real: drained VFs are held in its name. */
 #define DRAIN_UUID "00000000-0000-0000-0000-000000000000"
 
@@ -40,6 +49,9 @@ struct vfo_dom {
 	bool on_standby; /* operator or drain: keep the VFs off */
 	bool degraded; /* wants a VF, none was free */
 	bool release_on_removal[VFO_META_MAX_PAIRS];
+	int64_t arrive_at; /* monotonic ms: start the incoming side then */
+	int64_t detach_at; /* monotonic ms: unplug the VFs to release now */
+	bool steered; /* operator moved the traffic to the standby, VFs kept */
 	struct vfo_mig *mig;
 	bool mig_finished;
 	struct vfo_virt_migration worker;
@@ -124,10 +136,16 @@ static void dom_unlink(struct vfo_hostd *h, struct vfo_dom *d)
 	dom_free(d);
 }
 
+/* Runs on its standby for want of a free VF. */
+static bool wants_vf(const struct vfo_dom *d)
+{
+	return d->mig ? d->mig->state == VFO_MIG_DEGRADED : d->active && d->degraded;
+}
+
 static bool needs_tick(struct vfo_hostd *h)
 {
 	for (struct vfo_dom *d = O(h)->doms; d; d = d->next) {
-		if (d->mig ||
+		if (d->mig || d->arrive_at || d->detach_at || wants_vf(d) ||
 		    (d->active && d->meta.channel_path[0] && (!d->gchan || d->gchan_closed)))
 			return true;
 	}
@@ -168,6 +186,8 @@ static const struct vfo_meta_pair *pair_by_mac(struct vfo_dom *d, const char *ma
 	return NULL;
 }
 
+static void detach_now(struct vfo_dom *d);
+
 static void on_gchan_reply(void *opaque, struct vfo_gchan *g, enum vfo_gchan_cmd cmd,
 			   const char *mac, int err, int64_t elapsed_ms)
 {
@@ -189,6 +209,8 @@ static void on_gchan_reply(void *opaque, struct vfo_gchan *g, enum vfo_gchan_cmd
 	/* An error or a timeout is an answer too: stop waiting for it. */
 	if (d->mig)
 		mig_feed(d, VFO_MIG_IN_ACK, p->id, NULL, NULL);
+	else if (d->detach_at)
+		detach_now(d);
 }
 
 static void on_gchan_closed(void *opaque, struct vfo_gchan *g)
@@ -283,26 +305,45 @@ static int attach_pair(struct vfo_dom *d, size_t pair)
 {
 	struct vfo_hostd *h = d->h;
 	const struct vfo_meta_pair *p = &d->meta.pairs[pair];
+	const struct vfo_pool_vf *vf;
 	json_object *data;
 	struct vfo_owner o;
 	char *xml = NULL;
-	int r;
+	bool present = vf_present(d, pair) == 1;
+	int r, id;
 
-	if (vf_present(d, pair) == 1)
-		return 0;
-	if (pair_drained(h, p))
-		return -ENOSPC;
 	owner_of(d, pair, &o);
+	id = vfo_pools_lookup_owner(h->pools, &o);
+	vf = id >= 0 ? vfo_pools_vf(h->pools, id) : NULL;
+	if (present && vf && vf->state == VFO_VF_ASSIGNED)
+		return 0;
+	if (!present && pair_drained(h, p))
+		return -ENOSPC;
 	data = json_object_new_object();
 	json_object_object_add(data, "mac", json_object_new_string(p->mac));
 	r = vfo_hostd_reserve(h, p->pool, &o, -1, 0, data);
 	json_object_put(data);
+	if (r < 0 && present) {
+		/* Plugged by someone else (QEMU in <teaming> mode, an
+		 * operator): it runs, but no VF of ours stands for it. */
+		vfo_warn(COMP, "%s: the VF of %s is plugged but pool %s has none for it: %s",
+			 d->meta.name, p->id, p->pool, strerror(-r));
+		return 0;
+	}
 	if (r < 0)
 		return r;
+	vf = vfo_pools_vf(h->pools, r);
+	if (present && p->vf_pci[0] && strcmp(vf->addr, p->vf_pci)) {
+		/* A real VF has an identity: another one cannot stand for it. */
+		vfo_warn(COMP, "%s: the VF of %s is plugged at %s, not one of pool %s",
+			 d->meta.name, p->id, p->vf_pci, p->pool);
+		vfo_hostd_release(h, d->uuid, p->id);
+		return 0;
+	}
 	r = vfo_hostd_assign(h, &o);
 	if (r >= 0)
 		r = vfo_hostd_vf_prepare(h, &o, &xml);
-	if (r >= 0) {
+	if (r >= 0 && !present) {
 		r = vfo_virt_attach(O(h)->virt, d->uuid, xml);
 		if (r < 0)
 			vfo_err(COMP, "%s: attaching the VF of %s failed: %s", d->meta.name, p->id,
@@ -310,10 +351,11 @@ static int attach_pair(struct vfo_dom *d, size_t pair)
 	}
 	free(xml);
 	if (r < 0) {
-		vfo_hostd_release(h, d->uuid, p->id);
+		if (!present)
+			vfo_hostd_release(h, d->uuid, p->id);
 		return r;
 	}
-	vfo_info(COMP, "%s: VF plugged for %s", d->meta.name, p->id);
+	vfo_info(COMP, "%s: VF %s for %s", d->meta.name, present ? "accounted" : "plugged", p->id);
 	return 0;
 }
 
@@ -321,8 +363,56 @@ static void retry_degraded(struct vfo_hostd *h);
 
 static void release_pair(struct vfo_dom *d, size_t pair)
 {
-	if (vfo_hostd_release(d->h, d->uuid, d->meta.pairs[pair].id) > 0)
+	if (vfo_hostd_release(d->h, d->uuid, d->meta.pairs[pair].id) <= 0)
+		return;
+	/* A VF freed in a drained pool leaves service at once. */
+	if (pair_drained(d->h, &d->meta.pairs[pair]))
+		vfo_hostd_refresh_pools(d->h, "drain");
+	else
 		retry_degraded(d->h);
+}
+
+/*
+ * Operator or drain: the domain goes to its standby and gives its VFs up.
+ * The guest agent is told first and the VFs are unplugged once it acked
+ * (bounded by ack_timeout), as in a migration: the traffic is on the
+ * standby before the VF goes. Each VF is released when it is gone.
+ */
+static void standby_detach(struct vfo_dom *d)
+{
+	bool plugged = false;
+
+	d->on_standby = true;
+	for (size_t i = 0; i < d->meta.n_pairs; i++) {
+		if (d->meta.pairs[i].vf_kind == VFO_META_VF_NONE) {
+			release_pair(d, i);
+			continue;
+		}
+		d->release_on_removal[i] = true;
+		plugged = true;
+	}
+	if (!plugged)
+		return;
+	if (!agent_present(d)) {
+		detach_now(d);
+		return;
+	}
+	for (size_t i = 0; i < d->meta.n_pairs; i++)
+		tell_guest(d, VFO_GCHAN_VF_LEAVING, i);
+	d->detach_at = vfo_now_ms() + O(d->h)->cfg.ack_timeout_ms;
+	tick_update(d->h);
+}
+
+static void detach_now(struct vfo_dom *d)
+{
+	d->detach_at = 0;
+	for (size_t i = 0; i < d->meta.n_pairs; i++) {
+		if (!d->release_on_removal[i] || d->meta.pairs[i].vf_kind == VFO_META_VF_NONE)
+			continue;
+		if (vfo_virt_detach_alias(O(d->h)->virt, d->uuid, d->meta.pairs[i].vf_alias) < 0)
+			vfo_err(COMP, "%s: detaching %s failed: %s", d->meta.name,
+				d->meta.pairs[i].vf_alias, vfo_virt_last_error());
+	}
 }
 
 /* Outside a migration: every pair of a running domain has its VF, unless
@@ -360,14 +450,36 @@ static void ensure_vfs(struct vfo_dom *d)
 	}
 }
 
+static void retry_one(struct vfo_dom *d)
+{
+	if (d->mig && d->mig->state == VFO_MIG_DEGRADED)
+		mig_feed(d, VFO_MIG_IN_VF_FREED, NULL, NULL, NULL);
+	else if (!d->mig && d->degraded)
+		ensure_vfs(d);
+}
+
 static void retry_degraded(struct vfo_hostd *h)
 {
-	for (struct vfo_dom *d = O(h)->doms; d; d = d->next) {
-		if (d->mig && d->mig->state == VFO_MIG_DEGRADED)
-			mig_feed(d, VFO_MIG_IN_VF_FREED, NULL, NULL, NULL);
-		else if (d->degraded)
-			ensure_vfs(d);
+	for (struct vfo_dom *d = O(h)->doms; d; d = d->next)
+		retry_one(d);
+}
+
+/* VFs free up by ways the orchestrator does not see (a reservation
+ * released or expired, a rescan): degraded domains look at their pools
+ * at every tick. */
+static bool free_vf_for(struct vfo_dom *d)
+{
+	for (size_t i = 0; i < d->meta.n_pairs; i++) {
+		int pool = vfo_pools_find_pool(d->h->pools, d->meta.pairs[i].pool);
+		struct vfo_pool_counts c;
+
+		if (pool < 0 || pair_drained(d->h, &d->meta.pairs[i]))
+			continue;
+		vfo_pools_counts(d->h->pools, pool, &c);
+		if (c.free > 0)
+			return true;
 	}
+	return false;
 }
 
 /* ---- the migration state machine's actions ----------------------------------- */
@@ -494,7 +606,13 @@ static void mig_done(struct vfo_dom *d)
 		vfo_err(COMP, "%s: migration failed (%s); %s", d->meta.name, m->error,
 			m->incoming ? "the domain runs on its standby" :
 				      "the domain stays here with its VF back");
-	dom_event(d, "migration", vfo_mig_state_str(m->state), m->error);
+	/* The "done"/"failed" event went out with the step that got there. */
+	if (!m->incoming && m->state == VFO_MIG_DONE) {
+		/* It runs on the destination now, whatever libvirt's
+		 * STOPPED_MIGRATED here has said or will say. */
+		d->active = false;
+		gchan_drop(d);
+	}
 	d->degraded = false;
 	for (size_t i = 0; i < m->n_pairs; i++)
 		d->degraded |= m->incoming && !m->pairs[i].has_vf;
@@ -628,6 +746,28 @@ static struct vfo_dom *follow(struct vfo_hostd *h, const char *uuid, const char 
 	return d;
 }
 
+/* The incoming side of a migration: the domain runs here now. */
+static void arrive(struct vfo_dom *d)
+{
+	d->arrive_at = 0;
+	if (d->mig || !d->active)
+		return;
+	if (mig_new(d, true, NULL, false) == 0)
+		mig_feed(d, VFO_MIG_IN_ARRIVED, NULL, NULL, NULL);
+}
+
+static bool emulated_pairs(struct vfo_dom *d)
+{
+	for (size_t i = 0; i < d->meta.n_pairs; i++) {
+		const struct vfo_hostd_pool_cfg *pc =
+			vfo_hostd_config_pool(d->h->cfg, d->meta.pairs[i].pool);
+
+		if (pc && pc->backend == VFO_HOSTD_BACKEND_EMULATED)
+			return true;
+	}
+	return false;
+}
+
 static void domain_gone(struct vfo_dom *d, const char *why)
 {
 	struct vfo_hostd *h = d->h;
@@ -667,8 +807,14 @@ static void on_lifecycle(void *opaque, const char *uuid, const char *name, enum 
 			return;
 		d->active = true;
 		gchan_try_open(d);
-		if (mig_new(d, true, NULL, false) == 0)
-			mig_feed(d, VFO_MIG_IN_ARRIVED, NULL, NULL, NULL);
+		if (emulated_pairs(d)) {
+			/* Let QEMU's announcement rounds pass first (see
+			 * EMULATED_ANNOUNCE_MS); the tick starts it. */
+			d->arrive_at = vfo_now_ms() + EMULATED_ANNOUNCE_MS;
+			tick_update(h);
+			break;
+		}
+		arrive(d);
 		break;
 	case VFO_VIRT_STOPPED_MIGRATED:
 		if (!d)
@@ -837,6 +983,15 @@ static void on_tick(struct vfo_loop *l, int id, void *opaque)
 		next = d->next;
 		if (d->active)
 			gchan_try_open(d);
+		if (d->arrive_at && vfo_now_ms() >= d->arrive_at)
+			arrive(d);
+		if (wants_vf(d) && free_vf_for(d))
+			retry_one(d);
+		if (d->detach_at && vfo_now_ms() >= d->detach_at) {
+			vfo_warn(COMP, "%s: no answer to vf-leaving in time; unplugging anyway",
+				 d->meta.name);
+			detach_now(d);
+		}
 		if (!d->mig)
 			continue;
 		if (d->mig->state == VFO_MIG_MIGRATING && d->mig->deadline_ms &&
@@ -900,6 +1055,7 @@ int vfo_orch_migrate(struct vfo_hostd *h, const char *domain, const char *dest_u
 		vfo_proto_err_set(err, VFO_PROTO_BAD_ARGS, "cannot migrate to '%.128s'", dest_uri);
 		return -EINVAL;
 	}
+	d->steered = false; /* the migration decides where the traffic goes now */
 	vfo_notice(COMP, "%s: managed migration to %s requested", d->meta.name, dest_uri);
 	mig_feed(d, VFO_MIG_IN_START, NULL, NULL, NULL);
 	return 0;
@@ -918,6 +1074,9 @@ int vfo_orch_failover(struct vfo_hostd *h, const char *domain, bool to_vf, bool 
 	}
 	if (to_vf) {
 		d->on_standby = false;
+		d->steered = false;
+		d->detach_at = 0;
+		memset(d->release_on_removal, 0, sizeof(d->release_on_removal));
 		for (size_t i = 0; i < d->meta.n_pairs; i++)
 			tell_guest(d, VFO_GCHAN_VF_ARRIVING, i);
 		ensure_vfs(d);
@@ -929,21 +1088,12 @@ int vfo_orch_failover(struct vfo_hostd *h, const char *domain, bool to_vf, bool 
 					  d->meta.name);
 			return -EOPNOTSUPP;
 		}
-		for (size_t i = 0; i < d->meta.n_pairs; i++)
-			tell_guest(d, VFO_GCHAN_VF_LEAVING, i);
+		d->steered = true;
 		if (detach) {
-			d->on_standby = true;
-			for (size_t i = 0; i < d->meta.n_pairs; i++) {
-				if (d->meta.pairs[i].vf_kind == VFO_META_VF_NONE) {
-					release_pair(d, i);
-					continue;
-				}
-				d->release_on_removal[i] = true;
-				if (vfo_virt_detach_alias(O(h)->virt, d->uuid,
-							  d->meta.pairs[i].vf_alias) < 0)
-					vfo_err(COMP, "%s: detaching %s failed: %s", d->meta.name,
-						d->meta.pairs[i].vf_alias, vfo_virt_last_error());
-			}
+			standby_detach(d);
+		} else {
+			for (size_t i = 0; i < d->meta.n_pairs; i++)
+				tell_guest(d, VFO_GCHAN_VF_LEAVING, i);
 		}
 		vfo_notice(COMP, "%s: operator failover to the standby%s", d->meta.name,
 			   detach ? ", VFs detached" : "");
@@ -992,6 +1142,9 @@ int vfo_orch_drain(struct vfo_hostd *h, const char *target, bool undrain, struct
 	} else if (i == n) {
 		json_object_array_add(o->drained, json_object_new_string(target));
 	}
+	/* Free VFs of a drained target leave service; undrain brings them
+	 * back, before the domains ask for them. */
+	vfo_hostd_refresh_pools(h, undrain ? "undrain" : "drain");
 	for (struct vfo_dom *d = o->doms; d; d = d->next) {
 		bool hit = false;
 
@@ -1003,26 +1156,21 @@ int vfo_orch_drain(struct vfo_hostd *h, const char *target, bool undrain, struct
 			if (!d->on_standby)
 				continue;
 			d->on_standby = false;
+			d->steered = false;
+			d->detach_at = 0;
+			memset(d->release_on_removal, 0, sizeof(d->release_on_removal));
+			for (size_t p = 0; p < d->meta.n_pairs; p++)
+				tell_guest(d, VFO_GCHAN_VF_ARRIVING, p);
 			ensure_vfs(d);
 		} else {
-			for (size_t p = 0; p < d->meta.n_pairs; p++)
-				tell_guest(d, VFO_GCHAN_VF_LEAVING, p);
-			d->on_standby = true;
-			for (size_t p = 0; p < d->meta.n_pairs; p++) {
-				if (d->meta.pairs[p].vf_kind == VFO_META_VF_NONE) {
-					release_pair(d, p);
-					continue;
-				}
-				d->release_on_removal[p] = true;
-				vfo_virt_detach_alias(o->virt, d->uuid, d->meta.pairs[p].vf_alias);
-			}
+			d->steered = true;
+			standby_detach(d);
 		}
 		dom_event(d, undrain ? "undrain" : "drain", target, NULL);
 		moved++;
 	}
-	/* Free VFs of a drained target leave service; undrain brings them
-	 * back. */
-	vfo_hostd_refresh_pools(h, undrain ? "undrain" : "drain");
+	if (undrain)
+		retry_degraded(h); /* a domain that found the pool drained */
 	vfo_notice(COMP, "%s %s: %d domain(s) moved", undrain ? "undrain" : "drain", target, moved);
 	persist(h);
 	return moved;
@@ -1105,9 +1253,10 @@ json_object *vfo_orch_domains_json(struct vfo_hostd *h)
 		json_object_object_add(o, "pairs", json_object_new_int((int)d->meta.n_pairs));
 		json_object_object_add(o, "agent", json_object_new_boolean(agent_present(d)));
 		json_object_object_add(o, "mode",
-				       json_object_new_string(d->on_standby ? "standby" :
-							      d->degraded   ? "degraded" :
-									      "vf"));
+				       json_object_new_string(d->on_standby || d->steered ?
+								      "standby" :
+							      wants_vf(d) ? "degraded" :
+									    "vf"));
 		json_object_object_add(
 			o, "migration",
 			json_object_new_string(d->mig ? vfo_mig_state_str(d->mig->state) : "none"));

@@ -528,6 +528,25 @@ static char *read_fd(int fd)
 	return buf;
 }
 
+/*
+ * libvirt reports a failed hook or helper as "...: Child process (<the
+ * whole environment and command line>) unexpected exit status N: <its
+ * stderr>". The command line drowns the reason in every bounded message
+ * that carries it on: keep the text around it.
+ */
+static void print_error(const char *msg)
+{
+	const char *child = strstr(msg, "Child process (");
+	const char *status = child ? strstr(child, ") unexpected exit status ") : NULL;
+
+	if (!status) {
+		printf("error: %s\n", msg);
+		return;
+	}
+	printf("error: %.*schild process: %s\n", (int)(child - msg), msg,
+	       status + strlen(") unexpected "));
+}
+
 int vfo_virt_migrate_worker_main(int argc, char **argv)
 {
 	virConnectPtr conn = NULL, dconn = NULL;
@@ -577,7 +596,7 @@ out:
 	if (rc == 0)
 		printf("ok\n");
 	else
-		printf("error: %s\n", vfo_virt_last_error());
+		print_error(vfo_virt_last_error());
 	fflush(stdout);
 	virTypedParamsFree(params, nparams);
 	if (dom)

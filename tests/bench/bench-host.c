@@ -296,18 +296,21 @@ static void bench_rtt(const char *sock)
 /* A "Name: N kB" field of /proc/PID/status, -1 if absent. */
 static long status_kib(pid_t pid, const char *field)
 {
-	char path[64], line[256], fmt[64];
+	size_t n = strlen(field);
+	char path[64], line[256];
 	long kib = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	snprintf(fmt, sizeof(fmt), "%s: %%ld kB", field);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, fmt, &kib) == 1)
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, field, n) && line[n] == ':') {
+			kib = strtol(line + n + 1, NULL, 10);
 			break;
+		}
+	}
 	fclose(f);
 	return kib;
 }

@@ -13,11 +13,20 @@
 #   mgmt           a separate veth pair hostA <-> hostB carries libvirt's
 #                  RPC and the migration stream
 #
-# Source it, call e2e_init, then e2e_net_up and e2e_host_up A / B. Cleanup
-# runs from an EXIT trap even when the test fails.
+# Source it, call e2e_init, then e2e_bed_up (network, both hosts with
+# libvirtd and vfo-hostd, their events followed; or the steps one by one:
+# e2e_net_up, e2e_host_up A / B, e2e_hostd_config, e2e_hostd_start,
+# e2e_events_start) and e2e_guest_up (guest g1 on host A). A scenario
+# then starts the probe stream (e2e_probe_start), marks phases (e2e_phase
+# now, e2e_phase_at a time, e2e_migrate from a managed migration's steps:
+# P-unplug, P-migration, P-replug), asserts the end state (e2e_expect_pool,
+# e2e_expect_vf, e2e_expect_mode, e2e_wait_active) and the loss per phase
+# (e2e_probe_stop, e2e_expect_loss). Cleanup runs from an EXIT trap even
+# when the test fails.
 #
 # Environment: top_builddir/top_srcdir (automake), E2E_KEEP=1 keeps the
-# work directory, VFO_VM_CACHE the initramfs cache.
+# work directory, E2E_TIMEOUT the time limit of a scenario in seconds
+# (420), VFO_VM_CACHE the initramfs cache.
 
 set -euo pipefail
 
@@ -64,6 +73,17 @@ e2e_init() {
 	E2E_PIDS=()
 	trap e2e_cleanup EXIT
 	trap 'exit 130' INT TERM
+	# Every scenario is bounded: past E2E_TIMEOUT seconds (default 420)
+	# the watchdog stops it, and the EXIT trap cleans up.
+	(
+		for i in $(seq "${E2E_TIMEOUT:-420}"); do
+			sleep 1
+			kill -0 $$ 2>/dev/null || exit 0
+		done
+		e2e_log "FAIL: timed out after ${E2E_TIMEOUT:-420} s"
+		kill -TERM $$
+	) &
+	E2E_PIDS+=($!)
 	getent passwd libvirt-qemu >/dev/null ||
 		useradd -r -M -d /nonexistent -s /usr/sbin/nologin libvirt-qemu
 	e2e_log "work dir $E2E_DIR"
@@ -233,8 +253,11 @@ e2e_host_ns() {
 e2e_libvirtd_start() {
 	local h=$1 d=$E2E_DIR/host$1 i
 	rm -f "$d/run-libvirt/libvirt-sock"
-	e2e_in "$h" "$top_builddir/tests/tools/vfo-subreaper" \
-		libvirtd --listen -f /etc/libvirt/libvirtd.conf -p /run/libvirt/libvirtd.pid >>"$d/libvirtd.out.log" 2>&1 &
+	# nsenter itself (no function, no subshell), so that $! is the PID
+	# the daemon ends up with: e2e_libvirtd_stop signals it.
+	nsenter -t "$(cat "$d/ns.pid")" -m -n -u -- "$top_builddir/tests/tools/vfo-subreaper" \
+		libvirtd --listen -f /etc/libvirt/libvirtd.conf -p /run/libvirt/libvirtd.pid \
+		>>"$d/libvirtd.out.log" 2>&1 &
 	echo $! >"$d/libvirtd.pid"
 	E2E_PIDS+=($!)
 	for i in $(seq 100); do
@@ -246,25 +269,40 @@ e2e_libvirtd_start() {
 	e2e_die "libvirtd on host$h did not start"
 }
 
+# Stop host H's libvirtd (its guests run on). Its subreaper stays: it is
+# the parent of those QEMUs now and reaps them when they end.
 e2e_libvirtd_stop() {
-	local h=$1 d=$E2E_DIR/host$1 pid
-	pid=$(cat "$d/libvirtd.pid")
+	local h=$1 d=$E2E_DIR/host$1 pid i
+	pid=$(cat "$d/run-libvirt/libvirtd.pid" 2>/dev/null) || e2e_die "no libvirtd pid on host$h"
 	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -9 "$pid" 2>/dev/null || true
 }
 
 # The real rule of SR-IOV, enforced on the stand-in: an emulated e1000e
 # would migrate happily with its state, a VF cannot. Refuse any incoming
 # domain whose final XML (after vfo-hook rewrote it) still carries one.
+# A test makes the destination refuse its next incoming domain (after
+# vfo-hook reserved its VFs) by creating /run/libvirt/bed-refuse-incoming
+# there. Every call is logged to /run/libvirt/bed-hook.log.
 e2e_bed_hook() {
 	cat <<'EOF'
 #!/bin/sh
 mark=/run/libvirt/bed-incoming-$1
+echo "$(date +%s.%N) $*" >>/run/libvirt/bed-hook.log
 case "$2 $3" in
 "migrate begin") cat >/dev/null; : >"$mark" ;;
 "prepare begin")
 	if [ -e "$mark" ]; then
 		rm -f "$mark"
+		if [ -e /run/libvirt/bed-refuse-incoming ]; then
+			rm -f /run/libvirt/bed-refuse-incoming
+			echo "bed: destination refuses incoming $1 (test)" >&2
+			exit 1
+		fi
 		xml=$(cat)
 		case $xml in
 		*ua-vfo-*)
@@ -284,11 +322,20 @@ exit 0
 EOF
 }
 
+# vfo-hook finds vfo-hostd at the socket path it was built with
+# ($runstatedir, /usr/local/var/run by default); the bed's vfo-hostd
+# listens on /run/vfo/hostd.sock, and libvirt passes hooks no environment
+# of ours: a wrapper in qemu.d tells the hook where to look.
 e2e_hooks_install() {
 	local d=$E2E_DIR/host$1/etc-libvirt/hooks/qemu.d
 	e2e_bed_hook >"$d/00-bed-no-vf-migration"
 	chmod 755 "$d/00-bed-no-vf-migration"
-	install -m 755 "$top_builddir/host-agent/vfo-hook" "$d/vfo-hook"
+	install -m 755 "$top_builddir/host-agent/vfo-hook" "$E2E_DIR/host$1/etc-libvirt/vfo-hook"
+	cat >"$d/vfo-hook" <<'EOF'
+#!/bin/sh
+VFO_HOSTD_SOCKET=/run/vfo/hostd.sock exec /etc/libvirt/vfo-hook "$@"
+EOF
+	chmod 755 "$d/vfo-hook"
 }
 
 e2e_host_up() {
@@ -330,8 +377,8 @@ e2e_hostd_start() {
 	local h=$1 d=$E2E_DIR/host$1 i
 	[ -f "$d/etc-vfo/hostd.conf" ] || e2e_hostd_config "$h"
 	rm -f "$d/run-vfo/hostd.sock"
-	e2e_in "$h" "$top_builddir/host-agent/vfo-hostd" -f -c /etc/vfo/hostd.conf \
-		>>"$d/hostd.log" 2>&1 &
+	nsenter -t "$(cat "$d/ns.pid")" -m -n -u -- "$top_builddir/host-agent/vfo-hostd" -f \
+		-c /etc/vfo/hostd.conf >>"$d/hostd.log" 2>&1 &
 	echo $! >"$d/hostd.pid"
 	E2E_PIDS+=($!)
 	for i in $(seq 100); do
@@ -358,7 +405,8 @@ e2e_vfoctl() {
 # The pool counts of a host: "free reserved assigned".
 e2e_pool_counts() {
 	e2e_vfoctl "$1" --json pools | tr -d ' \n' |
-		sed -n 's/.*"free":\([0-9]*\),"reserved":\([0-9]*\),"assigned":\([0-9]*\).*/\1 \2 \3/p'
+		sed -n 's/.*"free":\([0-9]*\),"reserved":\([0-9]*\),"assigned":\([0-9]*\).*/\1 \2 \3/p' ||
+		true
 }
 
 # Wait until the guest's bond runs on the given driver (e1000e: the VF,
@@ -411,7 +459,7 @@ e2e_guest_image() {
 	} >"$E2E_INITRD"
 }
 
-# usage: e2e_domain_xml NAME MAC [vf|novf|teaming] [agent|noagent]
+# usage: e2e_domain_xml NAME MAC [vf|novf|teaming] [agent|noagent|noack]
 #   vf       the stand-in VF in the XML from the start
 #   novf     standby only: vfo-hostd plugs the VF when the domain starts
 #   teaming  libvirt <teaming> mode: the virtio NIC is the persistent
@@ -420,11 +468,16 @@ e2e_guest_image() {
 #            refuses <teaming type='transient'> on anything but a hostdev);
 #            the guest runs the kernel's net_failover
 #   noagent  vfo.noagent=1: the guest runs no vfo-guestd (so no bond)
+#   noack    vfo.noack=1: vfo-guestd says hello, then hangs (SIGSTOP)
+#            once its bond runs on the VF
 e2e_domain_xml() {
 	local name=$1 mac=$2 vf=${3:-vf} agent=${4:-agent} uuid cmdline teaming=""
 	uuid=$(cat /proc/sys/kernel/random/uuid)
 	cmdline="console=ttyS0 quiet panic=-1 vfo.ip=$E2E_NET.10/24"
-	[ "$agent" = noagent ] && cmdline="$cmdline vfo.noagent=1"
+	case $agent in
+	noagent) cmdline="$cmdline vfo.noagent=1" ;;
+	noack) cmdline="$cmdline vfo.noack=1" ;;
+	esac
 	[ "$vf" = teaming ] && teaming="<teaming type='persistent'/>"
 	cat <<EOF
 <domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
@@ -465,11 +518,16 @@ e2e_domain_xml() {
     </interface>
 EOF
 	if [ "$vf" = vf ] || [ "$vf" = teaming ]; then
+		# No option ROM on a failover primary: QEMU keeps the unplugged
+		# primary's ROM RAM block on the source and the destination,
+		# where the primary starts hidden, refuses it ("Unknown ramblock
+		# .../e1000e.rom, cannot accept migration").
 		cat <<EOF
     <interface type='bridge'>
       <mac address='$mac'/>
       <source bridge='$E2E_BR'/>
       <model type='e1000e'/>
+      $([ "$vf" = teaming ] && echo "<rom enabled='no'/>")
       <alias name='ua-vfo-net0'/>
     </interface>
 EOF
@@ -555,14 +613,15 @@ e2e_phase_field() {
 # when the host does not follow the domain.
 e2e_dom_field() {
 	e2e_vfoctl "$1" --json domains | tr -d ' \n' | tr '{' '\n' |
-		grep "\"name\":\"$2\"" | sed -n "s/.*\"$3\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -1
+		grep "\"name\":\"$2\"" | sed -n "s/.*\"$3\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -1 ||
+		true
 }
 
 # usage: e2e_vf_owners HOST: "ADDR STATE OWNER-UUID/PAIR" per VF not free.
 e2e_vf_owners() {
 	e2e_vfoctl "$1" --json vfs | tr -d ' \n' | tr '{' '\n' | grep '"state":"' |
 		grep -v '"state":"free"' |
-		sed -n 's/.*"addr":"\([^"]*\)".*"state":"\([^"]*\)".*/\1 \2/p'
+		sed -n 's/.*"addr":"\([^"]*\)".*"state":"\([^"]*\)".*/\1 \2/p' || true
 }
 
 # usage: e2e_expect_pool HOST "FREE RESERVED ASSIGNED" [WAIT_S]
@@ -615,7 +674,7 @@ e2e_active_count() {
 # The driver the guest's bond (or net_failover) runs on now.
 e2e_active_now() {
 	grep 'VFO-ACTIVE' "$E2E_DIR/$1.console.log" 2>/dev/null | tail -1 | tr -d '\r' |
-		awk '{print $4}'
+		awk '{print $4}' || true
 }
 
 # usage: e2e_wait_active NAME DRIVER [TIMEOUT [SINCE]]: wait until the
@@ -637,7 +696,8 @@ e2e_wait_active() {
 # first switch to virtio_net and the next switch to e1000e after SINCE.
 e2e_standby_time() {
 	grep 'VFO-ACTIVE' "$E2E_DIR/$1.console.log" | tail -n +$(($2 + 1)) | tr -d '\r' |
-		awk '$4 == "virtio_net" && !t0 { t0 = $2 } $4 == "e1000e" && t0 { printf "%.2f\n", $2 - t0; exit }'
+		awk '$4 == "virtio_net" && !t0 { t0 = $2 } $4 == "e1000e" && t0 { printf "%.2f\n", $2 - t0; exit }' ||
+		true
 }
 
 # ---- events and phases ---------------------------------------------------------
@@ -692,7 +752,10 @@ e2e_phase_at() {
 # usage: e2e_mark_migration P SRC DST T0
 e2e_mark_migration() {
 	local p=$1 src=$2 dst=$3 t0=$4 t
-	e2e_phase_at "$p-unplug" "$(e2e_event_time "$src" leaving "$t0")"
+	# No "leaving" without a guest agent: the unplug starts at once.
+	t=$(e2e_event_time "$src" leaving "$t0")
+	[ -n "$t" ] || t=$(e2e_event_time "$src" detaching "$t0")
+	e2e_phase_at "$p-unplug" "$t"
 	e2e_phase_at "$p-migration" "$(e2e_event_time "$src" migrating "$t0")"
 	t=$(e2e_event_time "$dst" attaching "$t0")
 	[ -n "$t" ] || t=$(e2e_event_time "$dst" degraded "$t0")
@@ -755,9 +818,9 @@ e2e_bed_up() {
 	e2e_events_start B
 }
 
-# usage: e2e_guest_up [vf|novf|teaming] [agent|noagent]: guest g1 on host A;
-# returns once it answers probes' path is up (and, with the agent, once
-# its bond runs on the VF).
+# usage: e2e_guest_up [vf|novf|teaming] [agent|noagent|noack]: guest g1 on hostA;
+# returns once its network is up (and, with an agent, once its bond runs
+# on the VF).
 e2e_guest_up() {
 	local vf=${1:-novf} agent=${2:-agent}
 	[ -n "${E2E_INITRD:-}" ] || e2e_guest_image "$top_srcdir/tests/e2e/guest-agent.sh" \
@@ -765,7 +828,7 @@ e2e_guest_up() {
 	e2e_domain_xml g1 52:54:00:77:00:10 "$vf" "$agent" >"$E2E_DIR/g1.xml"
 	e2e_virsh A create "$E2E_DIR/g1.xml" >/dev/null
 	e2e_wait_console g1 "VFO-GUEST: net up" 120
-	if [ "$agent" = agent ] || [ "$vf" = teaming ]; then
+	if [ "$agent" != noagent ] || [ "$vf" = teaming ]; then
 		e2e_wait_active g1 e1000e 60
 	fi
 	e2e_log "guest g1 up on hostA ($vf, $agent)"

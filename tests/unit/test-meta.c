@@ -193,6 +193,58 @@ static void test_set_vf_source(void **state)
 			 -EINVAL);
 }
 
+/* Teaming: <teaming type='transient'> on a hostdev VF, or an emulated
+ * stand-in made QEMU's failover primary through <qemu:override>; an
+ * override for another device or another property is no teaming. */
+#define EMU_DEVICES(teaming)                                          \
+	"<devices>"                                                   \
+	"<interface type='bridge'><mac address='52:54:00:aa:00:01'/>" \
+	"<source bridge='br0'/><model type='virtio'/>" teaming        \
+	"<alias name='ua-standby0'/></interface>"                     \
+	"<interface type='bridge'><mac address='52:54:00:aa:00:01'/>" \
+	"<source bridge='br0'/><model type='e1000e'/>"                \
+	"<alias name='ua-vfo-net0'/></interface>"                     \
+	"</devices>"
+#define OVERRIDE(alias, prop)                                                     \
+	"<qemu:override xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>" \
+	"<qemu:device alias='" alias "'><qemu:frontend>"                          \
+	"<qemu:property name='" prop "' type='string' value='ua-standby0'/>"      \
+	"</qemu:frontend></qemu:device></qemu:override>"
+
+static void test_teaming(void **state)
+{
+	static const char transient[] =
+		DOM_HEAD META(PAIR0) "<devices><interface type='hostdev' managed='yes'>"
+				     "<source><address type='pci' domain='0x0000' bus='0x03' "
+				     "slot='0x10' function='0x2'/></source>"
+				     "<teaming type='transient' persistent='ua-standby0'/>"
+				     "<alias name='ua-vfo-net0'/></interface></devices></domain>";
+	static const char primary[] = DOM_HEAD META(PAIR0)
+		EMU_DEVICES("<teaming type='persistent'/>")
+			OVERRIDE("ua-vfo-net0", "failover_pair_id") "</domain>";
+	static const char other_alias[] = DOM_HEAD META(PAIR0) EMU_DEVICES("")
+		OVERRIDE("ua-standby0", "failover_pair_id") "</domain>";
+	static const char other_prop[] = DOM_HEAD META(PAIR0) EMU_DEVICES("")
+		OVERRIDE("ua-vfo-net0", "romfile") "</domain>";
+	struct vfo_meta m;
+	char err[128];
+
+	assert_int_equal(parse(transient, &m, err), 0);
+	assert_int_equal(m.pairs[0].vf_kind, VFO_META_VF_HOSTDEV);
+	assert_true(m.pairs[0].vf_teaming);
+	assert_int_equal(parse(primary, &m, err), 0);
+	assert_int_equal(m.pairs[0].vf_kind, VFO_META_VF_BRIDGE);
+	assert_true(m.pairs[0].vf_teaming);
+	assert_true(m.teaming);
+	assert_int_equal(parse(other_alias, &m, err), 0);
+	assert_false(m.pairs[0].vf_teaming);
+	assert_false(m.teaming);
+	assert_int_equal(parse(other_prop, &m, err), 0);
+	assert_false(m.pairs[0].vf_teaming);
+	assert_int_equal(parse(full_xml, &m, err), 0);
+	assert_false(m.pairs[0].vf_teaming);
+}
+
 static void test_format_round_trip(void **state)
 {
 	struct vfo_meta m, m2;
@@ -226,6 +278,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input),	  cmocka_unit_test(test_too_many_pairs),
 		cmocka_unit_test(test_strip_vfs),	  cmocka_unit_test(test_set_vf_source),
 		cmocka_unit_test(test_format_round_trip), cmocka_unit_test(test_validators),
+		cmocka_unit_test(test_teaming),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
