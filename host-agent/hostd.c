@@ -491,13 +491,21 @@ static json_object *changes_json(const struct vfo_inv_change *c, size_t n)
 	return arr;
 }
 
-int vfo_hostd_refresh_pools(struct vfo_hostd *h, const char *why)
+/* Rebuild the pools from inv, keeping the allocations held now. */
+static int rebuild_keeping(struct vfo_hostd *h, const struct vfo_inventory *inv, size_t *dropped)
 {
 	json_object *snapshot = vfo_pools_to_json(h->pools);
-	size_t dropped = 0;
-	int r = snapshot ? rebuild(h, h->inv, snapshot, &dropped) : -ENOMEM;
+	int r = snapshot ? rebuild(h, inv, snapshot, dropped) : -ENOMEM;
 
 	json_object_put(snapshot);
+	return r;
+}
+
+int vfo_hostd_refresh_pools(struct vfo_hostd *h, const char *why)
+{
+	size_t dropped = 0;
+	int r = rebuild_keeping(h, h->inv, &dropped);
+
 	if (r < 0) {
 		vfo_err(COMP, "rebuilding the pools (%s) failed: %s", why, strerror(-r));
 		return r;
@@ -510,7 +518,7 @@ int vfo_hostd_rescan(struct vfo_hostd *h, const char *why)
 {
 	struct vfo_inventory *inv;
 	struct vfo_inv_change *ch = NULL;
-	json_object *snapshot, *ev;
+	json_object *ev;
 	size_t n = 0, dropped = 0;
 	int r;
 
@@ -530,9 +538,7 @@ int vfo_hostd_rescan(struct vfo_hostd *h, const char *why)
 	for (size_t i = 0; i < n; i++)
 		vfo_dbg(COMP, "  %s %s %s", vfo_inv_change_type_str(ch[i].type), ch[i].pf_addr,
 			ch[i].vf_addr);
-	snapshot = vfo_pools_to_json(h->pools);
-	r = snapshot ? rebuild(h, inv, snapshot, &dropped) : -ENOMEM;
-	json_object_put(snapshot);
+	r = rebuild_keeping(h, inv, &dropped);
 	if (r < 0) {
 		vfo_inventory_free(inv);
 		free(ch);
