@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "hostd.h"
-#include "virt.h"
 #include "log.h"
 
 #ifndef PACKAGE_VERSION
@@ -39,10 +38,6 @@ int main(int argc, char **argv)
 	struct vfo_hostd_opts o = { .config_path = VFO_HOSTD_CONF_PATH };
 	struct vfo_hostd h;
 	int c, r;
-
-	/* vfo-hostd re-executes itself to run a migration (virt.c). */
-	if (argc > 1 && !strcmp(argv[1], "--migrate-worker"))
-		return vfo_virt_migrate_worker_main(argc, argv);
 
 	while ((c = getopt_long(argc, argv, "c:fdhV", lopts, NULL)) != -1) {
 		switch (c) {

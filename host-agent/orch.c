@@ -67,7 +67,7 @@ struct vfo_orch {
 	struct vfo_mig_cfg cfg;
 	int tick;
 	bool tick_on;
-	char self_exe[PATH_MAX];
+	char worker_exe[PATH_MAX]; /* vfo-virt-helper, run per migration */
 	json_object *saved; /* migrations etc. loaded at start, until libvirt connects */
 	json_object *drained; /* array of pool names / PFs */
 };
@@ -515,7 +515,7 @@ static void start_migration(struct vfo_dom *d)
 	if (r == 0)
 		r = vfo_meta_strip_vfs(xml, strlen(xml), NULL, &dest);
 	if (r == 0)
-		r = vfo_virt_migrate_spawn(o->self_exe, vfo_virt_uri(o->virt), d->uuid,
+		r = vfo_virt_migrate_spawn(o->worker_exe, vfo_virt_uri(o->virt), d->uuid,
 					   d->mig->dest_uri, d->mig->p2p, dest, &d->worker);
 	free(xml);
 	free(dest);
@@ -1270,7 +1270,6 @@ json_object *vfo_orch_domains_json(struct vfo_hostd *h)
 int vfo_orch_init(struct vfo_hostd *h)
 {
 	struct vfo_orch *o;
-	ssize_t n;
 	int r;
 
 	o = calloc(1, sizeof(*o));
@@ -1287,12 +1286,12 @@ int vfo_orch_init(struct vfo_hostd *h)
 	o->cfg.removal_failed = h->cfg->removal_failed_policy == VFO_HOSTD_REMOVAL_PROCEED ?
 					VFO_MIG_POLICY_PROCEED :
 					VFO_MIG_POLICY_ABORT;
-	n = readlink("/proc/self/exe", o->self_exe, sizeof(o->self_exe) - 1);
-	if (n <= 0) {
-		r = -errno;
+	r = vfo_virt_helper_path(o->worker_exe, sizeof(o->worker_exe));
+	if (r < 0 && h->cfg->libvirt_uri[0]) {
+		vfo_err(COMP, "no vfo-virt-helper next to this program nor at %s: %s",
+			VFO_VIRT_HELPER_PATH, strerror(-r));
 		goto err;
 	}
-	o->self_exe[n] = '\0';
 	r = vfo_loop_add_timer(h->loop, "orch-tick", -1, 0, on_tick, h, NULL);
 	if (r < 0)
 		goto err;

@@ -3,16 +3,29 @@
  * vfo-hostd's connection to the local libvirtd: events run in vfo's own
  * loop (virt-loop.c), keepalive detects a dead daemon, and a lost
  * connection is reopened with backoff. Domains are named by UUID string.
- * The only file of vfo-hostd that calls libvirt.
+ *
+ * Two implementations of this one interface:
+ *  - virt.c calls libvirt; it runs in vfo-virt-helper (virt-helper.c), the
+ *    only program of vfo-hostd's that links libvirt;
+ *  - virt-proxy.c, linked into vfo-hostd, starts that helper and forwards
+ *    each call to it over a socketpair (virt-link.h), and its events back.
+ * The callers (orch.c) cannot tell them apart: calls are synchronous,
+ * events arrive through vfo_virt_ops from vfo-hostd's loop.
  */
 #ifndef VFO_VIRT_H
 #define VFO_VIRT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vfo_loop;
 struct vfo_virt;
+
+#ifndef PKGLIBEXECDIR
+#define PKGLIBEXECDIR "/usr/libexec/vfo"
+#endif
+#define VFO_VIRT_HELPER_PATH PKGLIBEXECDIR "/vfo-virt-helper"
 
 /* Lifecycle events vfo acts on (libvirt's event/detail pairs folded). */
 enum vfo_virt_life {
@@ -69,8 +82,8 @@ const char *vfo_virt_last_error(void);
 /*
  * The migration itself runs in a worker process (virDomainMigrateToURI3
  * blocks for the whole migration, and vfo-hostd's one thread must keep
- * serving its guests and clients). It is this program re-executed with
- * --migrate-worker; its result comes back on a pipe: "ok\n" or
+ * serving its guests and clients). It is vfo-virt-helper run with
+ * --migrate-worker (worker_exe: vfo_virt_helper_path()); its result comes back on a pipe: "ok\n" or
  * "error: <text>\n". The worker outlives a vfo-hostd crash; the restarted
  * daemon learns the outcome from libvirt instead.
  */
@@ -79,13 +92,18 @@ struct vfo_virt_migration {
 	int fd; /* read end: poll it, then vfo_virt_migration_result() */
 };
 
-int vfo_virt_migrate_spawn(const char *self_exe, const char *uri, const char *uuid,
+int vfo_virt_migrate_spawn(const char *worker_exe, const char *uri, const char *uuid,
 			   const char *dest_uri, bool p2p, const char *dest_xml,
 			   struct vfo_virt_migration *out);
 /* Read the worker's verdict and reap it: 0 success, -EIO failure (err
  * holds libvirt's message), -EAGAIN if it has not finished yet. */
 int vfo_virt_migration_result(struct vfo_virt_migration *m, char *err, size_t errlen);
-/* The worker's body (main() dispatches --migrate-worker here). */
+/* The worker's body (vfo-virt-helper's main() dispatches --migrate-worker
+ * here). */
 int vfo_virt_migrate_worker_main(int argc, char **argv);
+
+/* Where vfo-virt-helper is: next to the running program (a build tree, or
+ * both installed together), else its configured install path. */
+int vfo_virt_helper_path(char *buf, size_t len);
 
 #endif

@@ -9,11 +9,12 @@
  *    few hundred through the daemon core with the state file persisted;
  * 3. control-socket round trip p50/p99 with 50 concurrent clients against
  *    a real vfo-hostd process;
- * 4. that process's RSS (VmRSS) after the load.
+ * 4. that process's RSS (VmRSS) after the load, and its libvirt helper's.
  *
  * Prints the figures next to their targets. It asserts nothing about
  * timings: a loaded CI machine must not fail the build.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -294,6 +295,34 @@ static void bench_rtt(const char *sock)
 }
 
 /* A "Name: N kB" field of /proc/PID/status, -1 if absent. */
+/* The first process whose parent is ppid, or -1. */
+static pid_t child_of(pid_t ppid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = -1;
+
+	while (d && found < 0 && (e = readdir(d))) {
+		char path[300], buf[512], *p;
+		FILE *f;
+		int pp;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		if (p && sscanf(p, ") %*c %d", &pp) == 1 && pp == ppid)
+			found = atoi(e->d_name);
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
 static long status_kib(pid_t pid, const char *field)
 {
 	size_t n = strlen(field);
@@ -345,7 +374,7 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/bench-host-XXXXXX", cmd[1024], conf[256], sock[256];
 	struct vfo_inventory *inv;
 	bool keep = false;
-	pid_t pid;
+	pid_t pid, helper;
 	long rss;
 	FILE *f;
 	int c;
@@ -396,10 +425,22 @@ int main(int argc, char **argv)
 	bench_rtt(sock);
 	rss = status_kib(pid, "VmRSS");
 	add_row("vfo-hostd RSS", rss / 1024.0, "MiB", 16);
-	/* Most of it is libvirt's shared libraries (file-backed, shared with
-	 * libvirtd and virsh on a real host): show what is the daemon's own. */
 	add_row("  of which private (RssAnon)", status_kib(pid, "RssAnon") / 1024.0, "MiB", -1);
 	add_row("  of which files (RssFile)", status_kib(pid, "RssFile") / 1024.0, "MiB", -1);
+	/* The libvirt client runs in its own process: count it too, so the
+	 * split never hides memory. Its file pages are libvirt's shared
+	 * libraries, which libvirtd maps as well on a real host. */
+	helper = child_of(pid);
+	if (helper > 0) {
+		long hrss = status_kib(helper, "VmRSS");
+
+		add_row("vfo-virt-helper RSS", hrss / 1024.0, "MiB", -1);
+		add_row("  of which private (RssAnon)", status_kib(helper, "RssAnon") / 1024.0,
+			"MiB", -1);
+		add_row("vfo-hostd + helper RSS", (rss + hrss) / 1024.0, "MiB", -1);
+	} else {
+		fprintf(stderr, "bench-host: vfo-hostd has no vfo-virt-helper child\n");
+	}
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 
