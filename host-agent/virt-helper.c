@@ -244,6 +244,9 @@ int main(int argc, char **argv)
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() == 1)
 		return 0;
+	/* A write to a closed socket (libvirtd gone, vfo-hostd gone) is an
+	 * error to handle, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
 	vfo_log_init("vfo-hostd", (enum vfo_log_target)target, level);
 	r = vfo_loop_new(&hp.loop);
 	if (r < 0)

@@ -34,8 +34,9 @@
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 5000
 /* libvirt's keepalive gives up on a dead libvirtd in ~6 s; a call still
- * unanswered after this is a wedged libvirtd or helper. */
-#define CALL_TIMEOUT_MS 60000
+ * unanswered after this is a wedged libvirtd or helper. Below the unit's
+ * WatchdogSec (30 s): the daemon's thread waits meanwhile. */
+#define CALL_TIMEOUT_MS 25000
 
 struct queued {
 	struct queued *next;
