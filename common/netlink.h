@@ -44,6 +44,7 @@ enum {
 	VFO_NL_BOND_F_PEER_NOTIF_DELAY = 1u << 7,
 	VFO_NL_BOND_F_ACTIVE_SLAVE = 1u << 8,
 	VFO_NL_BOND_F_FAIL_OVER_MAC = 1u << 9,
+	VFO_NL_BOND_F_ALL_SLAVES_ACTIVE = 1u << 10,
 };
 
 /* Kernel values (include/uapi/linux/if_bonding.h), spelled out here so
@@ -67,6 +68,7 @@ struct vfo_nl_bond {
 	uint32_t peer_notif_delay; /* ms */
 	uint32_t active_slave; /* ifindex; 0 in a request means "none" */
 	uint8_t fail_over_mac;
+	uint8_t all_slaves_active; /* 1: deliver what backup slaves receive */
 };
 
 enum {

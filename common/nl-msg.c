@@ -247,6 +247,9 @@ static bool put_bond_data(struct nlmsghdr *nlh, size_t len, const struct vfo_nl_
 					     o->peer_notif_delay);
 	if (o->mask & VFO_NL_BOND_F_ACTIVE_SLAVE)
 		ok &= mnl_attr_put_u32_check(nlh, len, IFLA_BOND_ACTIVE_SLAVE, o->active_slave);
+	if (o->mask & VFO_NL_BOND_F_ALL_SLAVES_ACTIVE)
+		ok &= mnl_attr_put_u8_check(nlh, len, IFLA_BOND_ALL_SLAVES_ACTIVE,
+					    o->all_slaves_active);
 	if (!ok)
 		return false;
 	mnl_attr_nest_end(nlh, data);
@@ -486,6 +489,12 @@ static int bond_data_cb(const struct nlattr *a, void *data)
 			return MNL_CB_ERROR;
 		b->peer_notif_delay = mnl_attr_get_u32(a);
 		b->mask |= VFO_NL_BOND_F_PEER_NOTIF_DELAY;
+		break;
+	case IFLA_BOND_ALL_SLAVES_ACTIVE:
+		if (!validate(a, MNL_TYPE_U8))
+			return MNL_CB_ERROR;
+		b->all_slaves_active = mnl_attr_get_u8(a);
+		b->mask |= VFO_NL_BOND_F_ALL_SLAVES_ACTIVE;
 		break;
 	default:
 		break;

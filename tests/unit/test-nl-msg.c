@@ -143,6 +143,7 @@ static int kernel_link(void *b, size_t len, const struct kopts *o)
 		mnl_attr_put_u8(nlh, IFLA_BOND_FAIL_OVER_MAC, 1);
 		mnl_attr_put_u8(nlh, IFLA_BOND_NUM_PEER_NOTIF, 3);
 		mnl_attr_put_u32(nlh, IFLA_BOND_PEER_NOTIF_DELAY, 50);
+		mnl_attr_put_u8(nlh, IFLA_BOND_ALL_SLAVES_ACTIVE, 1);
 		mnl_attr_nest_end(nlh, data);
 		mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bond");
 	}
@@ -171,7 +172,7 @@ static const struct vfo_nl_bond full_bond = {
 	.mask = VFO_NL_BOND_F_MODE | VFO_NL_BOND_F_MIIMON | VFO_NL_BOND_F_UPDELAY |
 		VFO_NL_BOND_F_DOWNDELAY | VFO_NL_BOND_F_PRIMARY | VFO_NL_BOND_F_PRIMARY_RESELECT |
 		VFO_NL_BOND_F_NUM_PEER_NOTIF | VFO_NL_BOND_F_PEER_NOTIF_DELAY |
-		VFO_NL_BOND_F_FAIL_OVER_MAC,
+		VFO_NL_BOND_F_FAIL_OVER_MAC | VFO_NL_BOND_F_ALL_SLAVES_ACTIVE,
 	.mode = VFO_NL_BOND_MODE_ACTIVE_BACKUP,
 	.miimon = 100,
 	.updelay = 0,
@@ -181,6 +182,7 @@ static const struct vfo_nl_bond full_bond = {
 	.num_peer_notif = 3,
 	.peer_notif_delay = 100,
 	.fail_over_mac = 1,
+	.all_slaves_active = 1,
 };
 
 static struct vfo_nl_addr v6addr(void)
@@ -409,6 +411,8 @@ static void check_bond_equal(const struct vfo_nl_bond *got, const struct vfo_nl_
 		assert_int_equal(got->active_slave, want->active_slave);
 	if (want->mask & VFO_NL_BOND_F_FAIL_OVER_MAC)
 		assert_int_equal(got->fail_over_mac, want->fail_over_mac);
+	if (want->mask & VFO_NL_BOND_F_ALL_SLAVES_ACTIVE)
+		assert_int_equal(got->all_slaves_active, want->all_slaves_active);
 }
 
 /* A request parsed back with the module's own link parser. Requests for a
@@ -448,7 +452,7 @@ static void test_bond_create(void **state)
 	data = nested(info, IFLA_INFO_DATA);
 	assert_non_null(data);
 	assert_int_equal(count_attrs(mnl_attr_get_payload(data), mnl_attr_get_payload_len(data)),
-			 9);
+			 10);
 	assert_int_equal(mnl_attr_validate(nested(data, IFLA_BOND_MODE), MNL_TYPE_U8), 0);
 	assert_int_equal(mnl_attr_get_u8(nested(data, IFLA_BOND_MODE)), 1);
 	assert_int_equal(mnl_attr_get_u32(nested(data, IFLA_BOND_MIIMON)), 100);
@@ -456,6 +460,7 @@ static void test_bond_create(void **state)
 	assert_int_equal(mnl_attr_get_u8(nested(data, IFLA_BOND_PRIMARY_RESELECT)), 2);
 	assert_int_equal(mnl_attr_get_u8(nested(data, IFLA_BOND_NUM_PEER_NOTIF)), 3);
 	assert_int_equal(mnl_attr_get_u32(nested(data, IFLA_BOND_PEER_NOTIF_DELAY)), 100);
+	assert_int_equal(mnl_attr_get_u8(nested(data, IFLA_BOND_ALL_SLAVES_ACTIVE)), 1);
 	assert_null(nested(data, IFLA_BOND_ACTIVE_SLAVE));
 
 	/* With the module's parser: every field back. */
