@@ -39,12 +39,19 @@ static void wanted_opts(const struct vfo_guestd *gd, struct vfo_nl_bond *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->mask = VFO_NL_BOND_F_MODE | VFO_NL_BOND_F_MIIMON | VFO_NL_BOND_F_PRIMARY_RESELECT |
-		  VFO_NL_BOND_F_NUM_PEER_NOTIF | VFO_NL_BOND_F_FAIL_OVER_MAC;
+		  VFO_NL_BOND_F_NUM_PEER_NOTIF | VFO_NL_BOND_F_FAIL_OVER_MAC |
+		  VFO_NL_BOND_F_ALL_SLAVES_ACTIVE;
 	o->mode = VFO_NL_BOND_MODE_ACTIVE_BACKUP;
 	o->miimon = gd->cfg.miimon;
 	o->primary_reselect = gd->cfg.primary_reselect;
 	o->num_peer_notif = gd->cfg.num_peer_notif;
 	o->fail_over_mac = 0; /* VF and standby share the MAC already */
+	/*
+	 * Deliver what arrives on the backup slave too: around a switch the
+	 * host's bridge sends to the old slave's port until it has learnt the
+	 * new one; active-backup would drop those frames on the backup.
+	 */
+	o->all_slaves_active = gd->cfg.all_slaves_active;
 	if (gd->cfg.peer_notif_delay) {
 		o->mask |= VFO_NL_BOND_F_PEER_NOTIF_DELAY;
 		o->peer_notif_delay = gd->cfg.peer_notif_delay;
@@ -79,6 +86,11 @@ static int bond_fix_opts(struct vfo_guestd *gd, const struct vfo_nl_link *b)
 	    has->num_peer_notif != want.num_peer_notif) {
 		set.mask |= VFO_NL_BOND_F_NUM_PEER_NOTIF;
 		set.num_peer_notif = want.num_peer_notif;
+	}
+	if (!(has->mask & VFO_NL_BOND_F_ALL_SLAVES_ACTIVE) ||
+	    has->all_slaves_active != want.all_slaves_active) {
+		set.mask |= VFO_NL_BOND_F_ALL_SLAVES_ACTIVE;
+		set.all_slaves_active = want.all_slaves_active;
 	}
 	if ((want.mask & VFO_NL_BOND_F_PEER_NOTIF_DELAY) &&
 	    has->peer_notif_delay != want.peer_notif_delay) {
@@ -241,24 +253,6 @@ static int take_standby(struct vfo_guestd *gd, struct vfo_gpair *p, const struct
 	return 0;
 }
 
-/*
- * Deliver what arrives on the backup slave too: right after a switch the
- * host's bridge still sends to the old slave's port until it has learnt the
- * new one from our notifications; active-backup would drop those frames.
- * No IFLA_BOND_ALL_SLAVES_ACTIVE in common/netlink yet: sysfs, and only
- * when it differs (no change at all on adoption).
- */
-static void set_all_slaves_active(const char *bond)
-{
-	char path[128], val[8];
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/bonding/all_slaves_active", bond);
-	if (vfo_read_file(path, val, sizeof(val)) > 0 && !strcmp(val, "1"))
-		return;
-	if (vfo_write_file(path, "1"))
-		vfo_warn(COMP, "%s: cannot set all_slaves_active", bond);
-}
-
 int vfo_gbond_setup(struct vfo_guestd *gd, struct vfo_gpair *p)
 {
 	const struct vfo_nl_link *sb = vfo_guestd_link(gd, p->standby);
@@ -295,7 +289,6 @@ int vfo_gbond_setup(struct vfo_guestd *gd, struct vfo_gpair *p)
 		snprintf(p->bond_name, sizeof(p->bond_name), "%s", b.name);
 	}
 	p->bond = b.ifindex;
-	set_all_slaves_active(p->bond_name);
 	if (sb->master != p->bond) {
 		ret = take_standby(gd, p, sb);
 		if (ret)

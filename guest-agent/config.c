@@ -45,6 +45,7 @@ static const struct vfo_config_key bond_keys[] = {
 	  .type = VFO_CONFIG_ENUM,
 	  .def = "failure",
 	  .choices = reselect_choices },
+	{ .name = "all_slaves_active", .type = VFO_CONFIG_BOOL, .def = "yes" },
 	{ .name = "move_addresses", .type = VFO_CONFIG_BOOL, .def = "yes" },
 	{ .name = "notify_on_removal", .type = VFO_CONFIG_BOOL, .def = "yes" },
 	{ .name = "leave_timeout_ms",
@@ -139,6 +140,7 @@ void vfo_guest_cfg_default(struct vfo_guest_cfg *cfg)
 	cfg->num_peer_notif = 3;
 	cfg->peer_notif_delay = 0;
 	cfg->primary_reselect = VFO_NL_BOND_RESELECT_FAILURE;
+	cfg->all_slaves_active = true;
 	cfg->move_addresses = true;
 	cfg->notify_on_removal = true;
 	cfg->leave_timeout_ms = 30000;
@@ -222,6 +224,7 @@ static int fill(struct vfo_guest_cfg *cfg, const struct vfo_config *c, const cha
 	tmp.num_peer_notif = (uint8_t)vfo_config_get_int(b, "num_peer_notif");
 	tmp.peer_notif_delay = (uint32_t)vfo_config_get_int(b, "peer_notif_delay");
 	tmp.primary_reselect = reselect_values[vfo_config_get_enum(b, "primary_reselect")];
+	tmp.all_slaves_active = vfo_config_get_bool(b, "all_slaves_active");
 	tmp.move_addresses = vfo_config_get_bool(b, "move_addresses");
 	tmp.notify_on_removal = vfo_config_get_bool(b, "notify_on_removal");
 	tmp.leave_timeout_ms = vfo_config_get_int(b, "leave_timeout_ms");

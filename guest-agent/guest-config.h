@@ -35,6 +35,7 @@ struct vfo_guest_cfg {
 	uint8_t num_peer_notif;
 	uint32_t peer_notif_delay;
 	uint8_t primary_reselect; /* VFO_NL_BOND_RESELECT_* */
+	bool all_slaves_active; /* deliver frames the backup slave receives */
 	bool move_addresses;
 	bool notify_on_removal;
 	int64_t leave_timeout_ms;
