@@ -41,8 +41,10 @@ int main(int argc, char **argv)
 		const char *op, *uuid;
 		int r = vfo_vlink_fill(&k);
 
-		if (r < 0)
+		if (r < 0) {
+			vfo_vlink_fini(&k);
 			return 0;
+		}
 		while (vfo_vlink_next(&k, &req) == 1) {
 			op = vfo_vlink_str(req, "op");
 			uuid = vfo_vlink_str(req, "uuid");
