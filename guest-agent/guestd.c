@@ -12,6 +12,7 @@
 
 #include "guestd.h"
 #include "log.h"
+#include "systemd.h"
 #include "util.h"
 
 #ifndef PACKAGE_VERSION
@@ -87,6 +88,8 @@ static void link_new(struct vfo_guestd *gd, const struct vfo_nl_link *l, bool in
 	g = &gd->links[gd->n_links++];
 	memset(g, 0, sizeof(*g));
 	g->l = *l;
+	g->seen_at = now;
+	snprintf(g->kname, sizeof(g->kname), "%s", l->name);
 	if (initial || !needs_settle(l))
 		return;
 	if (now < gd->arriving_until && !memcmp(vfo_pair_link_mac(l), gd->arriving_mac, 6) &&
@@ -108,12 +111,20 @@ static void link_new(struct vfo_guestd *gd, const struct vfo_nl_link *l, bool in
 void vfo_guestd_link_ready(struct vfo_guestd *gd, int ifindex)
 {
 	struct vfo_glink *g = glink_find(gd, ifindex);
+	struct vfo_nl_link fresh;
 
 	if (!g || !g->ready_at)
 		return;
+	/* udev renamed it before it sent this event, but the monitor may
+	 * not have read the rename yet: what the pair logic sees must be
+	 * the NIC as it is now, under its final name. */
+	if (!vfo_nl_link_get(gd->nl, ifindex, NULL, &fresh))
+		g->l = fresh;
 	g->ready_at = 0;
 	g->udev_pending = false;
-	vfo_dbg(COMP, "%s ready (udev done)", g->l.name);
+	vfo_info(COMP, "udev finished with %s (ifindex %d, kernel name %s%s) after %lld ms: ready",
+		 g->l.name, ifindex, g->kname, strcmp(g->kname, g->l.name) ? ", renamed" : "",
+		 (long long)(vfo_now_ms() - g->seen_at));
 	rearm_ready_timer(gd);
 	vfo_guestd_schedule(gd);
 }
@@ -133,6 +144,9 @@ static void on_ready_timer(struct vfo_loop *l, int id, void *opaque)
 			if (g->udev_pending)
 				vfo_warn(COMP, "no udev event for %s in %lld ms: going on",
 					 g->l.name, (long long)gd->cfg.udev_timeout_ms);
+			else
+				vfo_info(COMP, "%s settled (no udevd) after %lld ms: ready",
+					 g->l.name, (long long)(now - g->seen_at));
 			g->ready_at = 0;
 			g->udev_pending = false;
 		}
@@ -522,11 +536,51 @@ static void reconcile(struct vfo_guestd *gd)
 		}
 }
 
+/* The service's status for systemd: READY=1 once every pair found is set
+ * up (bond in place, or kernel-managed), STATUS= when the summary text
+ * changes. No-ops without libsystemd or without NOTIFY_SOCKET. */
+static void sd_update(struct vfo_guestd *gd)
+{
+	struct vfo_pair_summary sum[VFO_PAIR_MAX];
+	char text[sizeof(gd->sd_status)];
+	size_t n = 0, i, pending;
+
+	if (!gd->running)
+		return;
+	for (i = 0; i < VFO_PAIR_MAX; i++) {
+		struct vfo_gpair *p = &gd->pairs[i];
+		int a = p->kernel_active;
+
+		if (!p->used)
+			continue;
+		sum[n].name = p->name[0] ? p->name : "?";
+		sum[n].kernel = p->mode == VFO_PAIR_KERNEL;
+		sum[n].ready = sum[n].kernel || p->bond_ready;
+		sum[n].active_role = "none";
+		if (a && a == p->vf)
+			sum[n].active_role = "vf";
+		else if (a && a == p->standby)
+			sum[n].active_role = "standby";
+		n++;
+	}
+	pending = vfo_pair_summary_text(sum, n, text, sizeof(text));
+	if (strcmp(text, gd->sd_status)) {
+		snprintf(gd->sd_status, sizeof(gd->sd_status), "%s", text);
+		vfo_sd_status(text);
+	}
+	if (!gd->ready_sent && !pending) {
+		gd->ready_sent = true;
+		vfo_sd_ready();
+		vfo_notice(COMP, "ready: %s", text);
+	}
+}
+
 static void on_reconcile(struct vfo_loop *l, int id, void *opaque)
 {
 	(void)l;
 	(void)id;
 	reconcile(opaque);
+	sd_update(opaque);
 }
 
 void vfo_guestd_schedule(struct vfo_guestd *gd)
@@ -914,6 +968,8 @@ int vfo_guestd_init(struct vfo_guestd *gd, const struct vfo_guest_cfg *cfg)
 	ret = vfo_gchan_init(gd);
 	if (ret)
 		goto err_fini_ctl;
+	gd->running = true;
+	sd_update(gd);
 	return 0;
 
 err_fini_ctl:

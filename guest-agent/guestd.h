@@ -37,6 +37,8 @@ struct vfo_glink {
 	struct vfo_nl_link l;
 	int64_t ready_at; /* monotonic ms; 0: ready */
 	bool udev_pending; /* waiting for udev's "add" */
+	int64_t seen_at; /* monotonic ms when rtnetlink reported it */
+	char kname[IFNAMSIZ]; /* its name then (the kernel's, before udev) */
 };
 
 struct vfo_gpair {
@@ -120,6 +122,11 @@ struct vfo_guestd {
 	uint8_t arriving_mac[6];
 	int64_t arriving_until;
 	int64_t started;
+	/* systemd: READY=1 once every pair found is set up, then STATUS=
+	 * whenever the summary changes. */
+	bool running; /* init finished */
+	bool ready_sent;
+	char sd_status[256];
 };
 
 /* guestd.c */

@@ -94,8 +94,8 @@ int main(int argc, char **argv)
 		vfo_err("main", "cannot start: %s", strerror(-ret));
 		return 1;
 	}
+	/* READY=1 comes from the agent itself, once its pairs are set up. */
 	vfo_notice("main", "vfo-guestd %s running", PACKAGE_VERSION);
-	vfo_sd_ready();
 	ret = vfo_guestd_run(&gd);
 	vfo_sd_stopping();
 	vfo_notice("main", "stopping%s", ret ? " after a loop failure" : "");

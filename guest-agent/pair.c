@@ -352,3 +352,42 @@ int vfo_pair_bond_name(const char *prefix, const char *const *used, size_t n, ch
 	}
 	return -ENOSPC;
 }
+
+static const char *summary_state(const struct vfo_pair_summary *s)
+{
+	if (!s->ready)
+		return "setting up";
+	if (s->kernel)
+		return "kernel-managed";
+	if (s->active_role && !strcmp(s->active_role, "vf"))
+		return "on the VF";
+	if (s->active_role && !strcmp(s->active_role, "standby"))
+		return "on the standby";
+	return "up";
+}
+
+size_t vfo_pair_summary_text(const struct vfo_pair_summary *s, size_t n, char *out, size_t outlen)
+{
+	size_t i, pending = 0, used;
+	int len;
+
+	if (!outlen)
+		return 0;
+	for (i = 0; i < n; i++)
+		pending += !s[i].ready;
+	if (!n) {
+		snprintf(out, outlen, "no pair yet");
+		return 0;
+	}
+	len = snprintf(out, outlen, "%zu pair%s:", n, n == 1 ? "" : "s");
+	used = len > 0 ? (size_t)len : 0;
+	for (i = 0; i < n && used < outlen; i++) {
+		len = snprintf(out + used, outlen - used, "%s %s %s", i ? "," : "", s[i].name,
+			       summary_state(&s[i]));
+		used += len > 0 ? (size_t)len : 0;
+	}
+	/* Truncated: say so rather than end in the middle of a name. */
+	if (used >= outlen && outlen > 4)
+		memcpy(out + outlen - 4, "...", 4);
+	return pending;
+}

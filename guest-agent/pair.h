@@ -97,4 +97,19 @@ int vfo_pair_match(const struct vfo_nl_link *links, size_t n, const struct vfo_p
 int vfo_pair_bond_name(const char *prefix, const char *const *used, size_t n, char *out,
 		       size_t outlen);
 
+/* One pair as the service status line (systemd's STATUS=) shows it. */
+struct vfo_pair_summary {
+	const char *name; /* the pair's name (its bond's by default) */
+	bool ready; /* bond set up, or kernel-managed */
+	bool kernel; /* the kernel's net_failover owns it */
+	const char *active_role; /* "vf", "standby" or "none" */
+};
+
+/*
+ * The status text for n pairs, e.g. "2 pairs: vfo0 on the VF, vfo1 on the
+ * standby" or "no pair yet", cut to fit outlen with "...". Returns the
+ * number of pairs not ready (READY=1 waits for 0).
+ */
+size_t vfo_pair_summary_text(const struct vfo_pair_summary *s, size_t n, char *out, size_t outlen);
+
 #endif

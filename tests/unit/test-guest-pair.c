@@ -354,6 +354,35 @@ static void test_bond_name(void **state)
 	assert_int_equal(vfo_pair_bond_name("vfo", NULL, 0, out, 4), -ENAMETOOLONG);
 }
 
+/* The STATUS= line and the count READY=1 waits on. */
+static void test_summary_text(void **state)
+{
+	struct vfo_pair_summary s[] = {
+		{ .name = "vfo0", .ready = true, .active_role = "vf" },
+		{ .name = "vfo1", .ready = true, .active_role = "standby" },
+		{ .name = "net0", .ready = true, .kernel = true, .active_role = "vf" },
+		{ .name = "vfo2", .ready = false, .active_role = "none" },
+	};
+	char out[128], small[16];
+
+	(void)state;
+	assert_int_equal(vfo_pair_summary_text(NULL, 0, out, sizeof(out)), 0);
+	assert_string_equal(out, "no pair yet");
+	assert_int_equal(vfo_pair_summary_text(s, 1, out, sizeof(out)), 0);
+	assert_string_equal(out, "1 pair: vfo0 on the VF");
+	assert_int_equal(vfo_pair_summary_text(s, 3, out, sizeof(out)), 0);
+	assert_string_equal(out,
+			    "3 pairs: vfo0 on the VF, vfo1 on the standby, net0 kernel-managed");
+	/* A pair still being set up holds READY back. */
+	assert_int_equal(vfo_pair_summary_text(s, 4, out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "vfo2 setting up"));
+	/* Cut, and said to be cut. */
+	assert_int_equal(vfo_pair_summary_text(s, 4, small, sizeof(small)), 1);
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	assert_string_equal(small + sizeof(small) - 4, "...");
+	assert_int_equal(vfo_pair_summary_text(s, 4, out, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_limits_and_bad_args),
 		cmocka_unit_test(test_sel_parse),
 		cmocka_unit_test(test_bond_name),
+		cmocka_unit_test(test_summary_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
