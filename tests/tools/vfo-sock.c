@@ -21,6 +21,17 @@
  * Exit: 0 when LINES lines arrived (or LINES is 0; with -u: when TEXT
  * came), 1 on a short answer,
  * 2 for a usage error, 3 when the socket cannot be reached.
+ *
+ *   vfo-sock -l [-w SECONDS] [-u TEXT] [-s FILE] SOCKET
+ *
+ * Datagram listen mode, a stand-in for systemd's notification socket
+ * (NOTIFY_SOCKET): binds a UNIX datagram socket at SOCKET (replacing a
+ * stale one) and prints every datagram received as "DATAGRAM <text>" with
+ * its newlines turned into spaces; with -s, right after each datagram, the
+ * first line of FILE as it is at that moment ("SNAPSHOT <line>", or
+ * "SNAPSHOT-MISSING <errno text>"), so a test can tell what existed when a
+ * message came. Stops at the first datagram that contains TEXT (exit 0) or
+ * at the deadline (exit 1; without -u: exit 0).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -74,20 +85,85 @@ static int append_fd(struct outbuf *o, int fd)
 static void usage(FILE *f)
 {
 	fputs("usage: vfo-sock [-w SECONDS] [-n LINES] [-u TEXT] [-r] SOCKET [DATA...]\n"
+	      "       vfo-sock -l [-w SECONDS] [-u TEXT] [-s FILE] SOCKET\n"
 	      "  -w  give up after SECONDS (default 2)\n"
 	      "  -n  stop after LINES reply lines (default: DATA with \"id\")\n"
 	      "  -u  stop at the first reply line that contains TEXT\n"
 	      "  -r  send DATA as is, without a newline after each\n"
+	      "  -l  listen for datagrams on SOCKET, print each one\n"
+	      "  -s  with -l: print the first line of FILE after each datagram\n"
 	      "  DATA \"-\" sends standard input verbatim\n",
 	      f);
+}
+
+/* The first line of path, printed as it is now. */
+static void snapshot(const char *path)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		printf("SNAPSHOT-MISSING %s\n", strerror(errno));
+		return;
+	}
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	printf("SNAPSHOT %s\n", buf);
+}
+
+static int dgram_listen(const struct sockaddr_un *sa, double wait_s, const char *until,
+			const char *snap)
+{
+	long long deadline = now_ms() + (long long)(wait_s * 1000);
+	unsigned long n_dgrams = 0;
+	bool found = false;
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	unlink(sa->sun_path);
+	if (fd < 0 || bind(fd, (const struct sockaddr *)sa, sizeof(*sa))) {
+		fprintf(stderr, "vfo-sock: %s: %s\n", sa->sun_path, strerror(errno));
+		return 3;
+	}
+	while (!found) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long long left = deadline - now_ms();
+		char buf[65536];
+		ssize_t n, i;
+
+		if (left <= 0)
+			break;
+		if (poll(&p, 1, (int)left) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n < 0)
+			continue;
+		buf[n] = '\0';
+		n_dgrams++;
+		/* Only the text, whatever the message's own newlines. */
+		for (i = 0; i < n; i++)
+			if (buf[i] == '\n' || buf[i] == '\0')
+				buf[i] = ' ';
+		printf("DATAGRAM %s\n", buf);
+		if (snap)
+			snapshot(snap);
+		fflush(stdout);
+		found = until && strstr(buf, until);
+	}
+	fprintf(stderr, "vfo-sock: %lu datagram(s)\n", n_dgrams);
+	close(fd);
+	unlink(sa->sun_path);
+	return !until || found ? 0 : 1;
 }
 
 int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct outbuf out = { 0 }, line = { 0 };
-	const char *until = NULL;
-	bool found = false;
+	const char *until = NULL, *snap = NULL;
+	bool found = false, listen_mode = false;
 	double wait_s = 2.0;
 	long want = -1, lines = 0;
 	bool raw = false;
@@ -96,7 +172,7 @@ int main(int argc, char **argv)
 	int opt, fd, i;
 	char *end;
 
-	while ((opt = getopt(argc, argv, "w:n:u:rh")) != -1) {
+	while ((opt = getopt(argc, argv, "w:n:u:rls:h")) != -1) {
 		switch (opt) {
 		case 'w':
 			wait_s = strtod(optarg, &end);
@@ -118,6 +194,12 @@ int main(int argc, char **argv)
 		case 'r':
 			raw = true;
 			break;
+		case 'l':
+			listen_mode = true;
+			break;
+		case 's':
+			snap = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -131,6 +213,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	memcpy(sa.sun_path, argv[optind], strlen(argv[optind]) + 1);
+	if (listen_mode) {
+		if (optind + 1 != argc) {
+			usage(stderr);
+			return 2;
+		}
+		return dgram_listen(&sa, wait_s, until, snap);
+	}
 	for (i = optind + 1; i < argc; i++) {
 		int ret;
 
