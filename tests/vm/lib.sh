@@ -265,11 +265,13 @@ vm_peer() { ip netns exec "$VM_NS_P" "$@"; }
 #   --prog P[:DST]  a program (with its libraries) for the guest image
 #   --file S:D      a plain file for the guest image (per run, not cached)
 #   --append ARGS   extra kernel command line
+#   --udev          run systemd-udevd in the guest (mkinitramfs.sh -u): NICs
+#                   get udev's predictable names (enpXsY), hot-added ones too
 #   --mem MIB
 vm_boot()
 {
 	local script= append= no_vf=0 i port
-	local progs=("$VFO_PROBE") files=() envs=()
+	local progs=("$VFO_PROBE") files=() envs=() mkopts=()
 
 	VM_PAIRS=1
 	while [ $# -gt 0 ]; do
@@ -282,6 +284,7 @@ vm_boot()
 		--prog) progs+=("$2"); shift ;;
 		--file) files+=("$2"); shift ;;
 		--append) append="$append $2"; shift ;;
+		--udev) mkopts+=(-u) ;;
 		--mem) VM_MEM=$2; shift ;;
 		*) vm_fail "vm_boot: unknown option $1" ;;
 		esac
@@ -291,7 +294,7 @@ vm_boot()
 	# Base image (cached) + a per-run overlay with the script and env.
 	local base initrd=$VM_DIR/initrd.img ov=$VM_DIR/overlay
 	base=$("$VM_SRCDIR/mkinitramfs.sh" -c "$VM_BUILDDIR/cache" -k "$VM_KVER" \
-		"${progs[@]}") || vm_fail "mkinitramfs failed"
+		"${mkopts[@]}" "${progs[@]}") || vm_fail "mkinitramfs failed"
 	mkdir -p "$ov"
 	if [ -n "$script" ]; then
 		cp "$script" "$ov/test.sh"

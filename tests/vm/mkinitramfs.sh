@@ -8,12 +8,16 @@
 # call with the same inputs costs a hash and nothing else.
 #
 # usage: mkinitramfs.sh [-c CACHEDIR] [-k KVER] [-m MODULE]... [-f SRC:DST]...
-#                       [PROGRAM[:DST]]...
+#                       [-u] [PROGRAM[:DST]]...
 #   -c  cache directory (default $VFO_VM_CACHE or /tmp/vfo-vm-cache)
 #   -k  kernel version (default: the newest under /lib/modules with a
 #       matching /boot/vmlinuz-*)
 #   -m  extra module (dependencies resolved with modprobe --show-depends)
 #   -f  a plain file copied to DST inside the image
+#   -u  with Debian's udev: systemd-udevd, udevadm (and the libraries they
+#       link), the rules and .link file that give NICs their predictable
+#       names (75-net-description, 80-net-setup-link, 99-default.link).
+#       /init then starts udevd and lets it rename the NICs before the test
 #   PROGRAM  a binary, copied to DST (default /usr/bin/<name>) with its libs
 #
 # The per-test guest script is NOT baked in here: lib.sh appends a small
@@ -22,7 +26,9 @@
 #
 # The image's /init: mounts proc/sys/dev/run/tmp, loads the modules in
 # dependency order, brings up lo, links /dev/virtio-ports/<name>, exports
-# every vfo.KEY=VALUE from the kernel command line as VFO_KEY, sources
+# every vfo.KEY=VALUE from the kernel command line as VFO_KEY, (with -u:
+# starts systemd-udevd, triggers "add" for the net devices and waits for
+# udev to settle: the NICs have their udev names), sources
 # /test.env, runs /test.sh in the background (its output on the console,
 # then "VFO-TEST-EXIT: <rc>"), and reads commands from the console (ttyS0)
 # forever: each line is run by sh, output on the console.
@@ -34,18 +40,33 @@ CACHE=${VFO_VM_CACHE:-/tmp/vfo-vm-cache}
 KVER=
 MODULES=(virtio_pci virtio_net net_failover e1000e bonding virtio_console 8021q)
 FILES=()
-while getopts "c:k:m:f:h" opt; do
+UDEV=0
+while getopts "c:k:m:f:uh" opt; do
 	case $opt in
 	c) CACHE=$OPTARG ;;
 	k) KVER=$OPTARG ;;
 	m) MODULES+=("$OPTARG") ;;
 	f) FILES+=("$OPTARG") ;;
-	h) sed -n '3,30p' "$0"; exit 0 ;;
+	u) UDEV=1 ;;
+	h) sed -n '3,36p' "$0"; exit 0 ;;
 	*) exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
 PROGRAMS=("$@")
+UDEV_FILES=(/lib/udev/rules.d/75-net-description.rules
+	/lib/udev/rules.d/80-net-setup-link.rules
+	/usr/lib/systemd/network/99-default.link)
+if [ "$UDEV" = 1 ]; then
+	UDEVADM=$(command -v udevadm || true)
+	[ -n "$UDEVADM" ] && [ -x /lib/systemd/systemd-udevd ] ||
+		die "no udev: install udev"
+	for f in "${UDEV_FILES[@]}"; do
+		[ -f "$f" ] || die "$f missing: install udev"
+		FILES+=("$f:$f")
+	done
+	PROGRAMS+=("$UDEVADM:/bin/udevadm")
+fi
 
 if [ -z "$KVER" ]; then
 	for v in $(ls -1 /lib/modules 2>/dev/null | sort -rV); do
@@ -85,6 +106,14 @@ for w in $(cat /proc/cmdline); do
 		export "VFO_$k=${w#*=}" ;;
 	esac
 done
+# With udev (mkinitramfs.sh -u): the daemon renames the NICs that are
+# already there (net.ifnames), and every NIC hot-added later.
+if [ -f /etc/vfo-udev ]; then
+	/lib/systemd/systemd-udevd --daemon || echo "VFO-INIT: udevd failed"
+	udevadm trigger --action=add --subsystem-match=net
+	udevadm settle --timeout=60 || echo "VFO-INIT: udev did not settle"
+	echo "VFO-INIT: udev up, NICs: $(ls /sys/class/net | tr '\n' ' ')"
+fi
 [ -f /test.env ] && . /test.env
 # No udev here: link the virtio-serial ports by name once the host has
 # told the guest their names (asynchronous after the module loads).
@@ -137,7 +166,7 @@ MODLIST=$(
 
 # Cache key: everything that ends up in the image.
 key_input() {
-	echo "v1 $KVER"
+	echo "v1 $KVER udev=$UDEV"
 	printf '%s\n' "$INIT" "$VPORTS" "$MODLIST"
 	sha256sum "$BUSYBOX" "$0" | cut -d' ' -f1
 	local p src dst
@@ -203,6 +232,12 @@ for f in "${FILES[@]}"; do
 	mkdir -p "$ROOT$(dirname "${f#*:}")"
 	cp -L "${f%%:*}" "$ROOT${f#*:}"
 done
+if [ "$UDEV" = 1 ]; then
+	# systemd-udevd is udevadm under another name (it looks at argv[0]).
+	mkdir -p "$ROOT/lib/systemd" "$ROOT/etc/udev/rules.d"
+	ln -sf /bin/udevadm "$ROOT/lib/systemd/systemd-udevd"
+	: >"$ROOT/etc/vfo-udev"
+fi
 # 32-bit-style /lib64 path for the loader when only /lib/x86_64... exists.
 [ -e "$ROOT/lib64" ] || ln -s lib "$ROOT/lib64"
 
