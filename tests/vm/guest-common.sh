@@ -57,7 +57,11 @@ gd_find_sock()
 
 # The guest's /test.sh. Environment (from vm_boot --env): GD_CONF (the
 # config file's text, may be empty; "\n" separates lines), GD_NO_AGENT=1
-# (do not start it), GD_E1000E_ARGS (reload e1000e with these options).
+# (do not start it), GD_E1000E_ARGS (reload e1000e with these options),
+# GD_IP6 / GD_GW6 (pair 0's standby also gets this IPv6 address, e.g.
+# fd77::2/64, and an IPv6 default route via GD_GW6, through iproute2's ip
+# which the test passes as /usr/sbin/ip2; the agent starts once the address
+# has left DAD's tentative state).
 gd_guest_script()
 {
 	cat >"$VM_DIR/gd-guest.sh" <<'EOF'
@@ -118,6 +122,16 @@ while [ "$i" -lt "${VFO_PAIRS:-1}" ]; do
 	ip link set "$sb" up
 	ip addr add "$ip/24" dev "$sb"
 	[ "$i" = 0 ] && ip route add default via "${ip%.*}.1" dev "$sb"
+	if [ "$i" = 0 ] && [ -n "${GD_IP6:-}" ]; then
+		/usr/sbin/ip2 -6 addr add "$GD_IP6" dev "$sb" || log "VFO-ERROR ip -6 addr"
+		t=0
+		while [ -n "$(/usr/sbin/ip2 -6 addr show dev "$sb" tentative)" ]; do
+			t=$((t + 1)); [ $t -gt 100 ] && { log "VFO-ERROR DAD"; break; }
+			usleep 100000
+		done
+		/usr/sbin/ip2 -6 route add default via "$GD_GW6" dev "$sb" ||
+			log "VFO-ERROR ip -6 route"
+	fi
 	log "VFO-STANDBY $sb mac=$mac ip=$ip"
 	i=$((i + 1))
 done
