@@ -36,6 +36,7 @@ json_object *vfo_hostd_vf_json(const struct vfo_hostd *h, const struct vfo_pool_
 {
 	json_object *o = json_object_new_object();
 	bool owned = vf->state != VFO_VF_FREE;
+	const struct vfo_inv_vf *iv = vfo_inventory_find_vf(h->inv, vf->addr);
 
 	if (!o)
 		return NULL;
@@ -48,6 +49,8 @@ json_object *vfo_hostd_vf_json(const struct vfo_hostd *h, const struct vfo_pool_
 		add_int(o, "numa", vf->numa_node);
 	else
 		json_object_object_add(o, "numa", NULL);
+	/* The driver sysfs shows now: igbvf, vfio-pci, or none (unbound). */
+	add_str(o, "driver", iv && iv->driver[0] ? iv->driver : NULL);
 	add_str(o, "state", vfo_vf_state_str(vf->state));
 	add_str(o, "domain", owned ? vf->owner.uuid : NULL);
 	add_str(o, "pair", owned ? vf->owner.pair : NULL);
@@ -152,8 +155,13 @@ json_object *vfo_hostd_status_json(const struct vfo_hostd *h)
 	add_int(o, "expired", h->st.expired);
 	add_int(o, "dropped", h->st.dropped);
 	add_int(o, "udev_events", h->st.udev_events);
+	add_int(o, "uevent_rescans", h->st.uevent_rescans);
+	add_int(o, "numvfs_writes", h->st.numvfs_writes);
+	add_int(o, "recreated", h->st.recreated);
 	json_object_object_add(o, "domains", vfo_orch_domains_json((struct vfo_hostd *)h));
-	json_object_object_add(o, "udev", json_object_new_boolean(h->udev_mon != NULL));
+	json_object_object_add(o, "udev", json_object_new_boolean(h->udev.source != VFO_UDEV_NONE));
+	add_str(o, "udev_source", vfo_udev_source_str(h->udev.source));
+	add_int(o, "udev_overruns", h->udev.overruns);
 	if (h->ctl) {
 		struct vfo_ctl_stats cs;
 

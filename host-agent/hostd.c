@@ -16,6 +16,7 @@
 #include <libudev.h>
 
 #include "hostd.h"
+#include "numvfs.h"
 #include "orch.h"
 #include "log.h"
 #include "state.h"
@@ -85,6 +86,23 @@ static int build_pools(const struct vfo_hostd_cfg *cfg, const struct vfo_invento
 	return 0;
 }
 
+/* A holding the daemon had to forget: logged by the caller, announced
+ * here to "events" subscribers (the orchestrator's clients). */
+static void dropped_event(struct vfo_hostd *h, const char *addr, const char *pool,
+			  const struct vfo_owner *owner, const char *reason)
+{
+	json_object *ev = json_object_new_object();
+
+	h->st.dropped++;
+	json_object_object_add(ev, "addr", json_object_new_string(addr));
+	json_object_object_add(ev, "pool", json_object_new_string(pool));
+	json_object_object_add(ev, "domain", json_object_new_string(owner->uuid));
+	json_object_object_add(ev, "pair", json_object_new_string(owner->pair));
+	json_object_object_add(ev, "reason", json_object_new_string(reason));
+	vfo_hostd_event(h, "vf-dropped", ev);
+	json_object_put(ev);
+}
+
 static void log_reconcile(const struct vfo_reconcile_item *it)
 {
 	const char *what = vfo_vf_state_str(it->state);
@@ -141,23 +159,11 @@ static int rebuild(struct vfo_hostd *h, const struct vfo_inventory *inv, json_ob
 	vfo_orch_apply_drains(h, p);
 	for (size_t i = 0; i < n_items; i++) {
 		log_reconcile(&items[i]);
-		if (items[i].kind != VFO_RECONCILE_POOL_CHANGED) {
-			json_object *ev = json_object_new_object();
-
-			(*dropped)++;
-			h->st.dropped++;
-			json_object_object_add(ev, "addr", json_object_new_string(items[i].addr));
-			json_object_object_add(ev, "pool", json_object_new_string(items[i].pool));
-			json_object_object_add(ev, "domain",
-					       json_object_new_string(items[i].owner.uuid));
-			json_object_object_add(ev, "pair",
-					       json_object_new_string(items[i].owner.pair));
-			json_object_object_add(
-				ev, "reason",
-				json_object_new_string(vfo_reconcile_kind_str(items[i].kind)));
-			vfo_hostd_event(h, "vf-dropped", ev);
-			json_object_put(ev);
-		}
+		if (items[i].kind == VFO_RECONCILE_POOL_CHANGED)
+			continue;
+		(*dropped)++;
+		dropped_event(h, items[i].addr, items[i].pool, &items[i].owner,
+			      vfo_reconcile_kind_str(items[i].kind));
 	}
 	vfo_pools_free(h->pools);
 	h->pools = p;
@@ -425,52 +431,104 @@ static int scan(struct vfo_hostd *h, struct vfo_inventory **out)
 }
 
 /* sriov_numvfs can only go from 0 to N: a change is 0 first, then N. */
-static int set_numvfs(struct vfo_hostd *h, const struct vfo_inv_pf *pf, int n)
+static int write_numvfs(struct vfo_hostd *h, const struct vfo_numvfs_step *s)
 {
 	char path[PATH_MAX], val[16];
 	int r;
 
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/sriov_numvfs", h->cfg->sysfs_root,
-		 pf->addr);
-	if (n > pf->totalvfs) {
-		vfo_err(COMP, "PF %s supports %d VFs, not %d", pf->addr, pf->totalvfs, n);
-		return -ERANGE;
-	}
-	if (pf->numvfs) {
+		 s->addr);
+	if (s->from) {
 		r = vfo_write_file(path, "0");
 		if (r < 0)
 			goto fail;
 	}
-	snprintf(val, sizeof(val), "%d", n);
+	snprintf(val, sizeof(val), "%d", s->to);
 	r = vfo_write_file(path, val);
 	if (r < 0)
 		goto fail;
-	vfo_notice(COMP, "PF %s (%s): sriov_numvfs %d -> %d", pf->addr, pf->netdev, pf->numvfs, n);
+	h->st.numvfs_writes++;
+	vfo_notice(COMP, "PF %s (%s): sriov_numvfs %d -> %d (pool %s%s)", s->addr, s->netdev,
+		   s->from, s->to, s->pool, s->appeared ? "; the PF came up" : "");
 	return 0;
 fail:
 	vfo_err(COMP, "cannot write %s: %s", path, strerror(-r));
 	return r;
 }
 
-/* Returns how many PFs were changed. */
-static int enable_numvfs(struct vfo_hostd *h)
+/* Write the steps that may be written, say why for the others. Returns
+ * how many PFs were changed. */
+static int apply_numvfs(struct vfo_hostd *h, const struct vfo_numvfs_step *s, size_t n)
 {
 	int changed = 0;
 
-	for (size_t i = 0; i < h->cfg->n_pools; i++) {
-		const struct vfo_hostd_pool_cfg *pc = &h->cfg->pools[i];
-
-		if (pc->backend != VFO_HOSTD_BACKEND_SRIOV || pc->numvfs < 0)
-			continue;
-		for (size_t j = 0; j < pc->n_pfs; j++) {
-			const struct vfo_inv_pf *pf = vfo_inventory_find_pf(h->inv, pc->pfs[j].pf);
-
-			if (!pf || pf->numvfs == pc->numvfs)
-				continue;
-			if (!set_numvfs(h, pf, pc->numvfs))
+	for (size_t i = 0; i < n; i++) {
+		switch (s[i].verdict) {
+		case VFO_NUMVFS_WRITE:
+			if (!write_numvfs(h, &s[i]))
 				changed++;
+			break;
+		case VFO_NUMVFS_NO_DRIVER:
+			vfo_notice(
+				COMP,
+				"PF %s has no driver: sriov_numvfs %d (pool %s) is written when one binds",
+				s[i].addr, s[i].to, s[i].pool);
+			break;
+		case VFO_NUMVFS_IN_USE:
+			vfo_warn(
+				COMP,
+				"PF %s (%s): sriov_numvfs left at %d, not %d (pool %s): its VFs are in use, and changing the count would take them from their domains",
+				s[i].addr, s[i].netdev, s[i].from, s[i].to, s[i].pool);
+			break;
+		case VFO_NUMVFS_RANGE:
+			vfo_err(COMP, "PF %s (%s) supports %d VFs, not %d (pool %s)", s[i].addr,
+				s[i].netdev, s[i].total, s[i].to, s[i].pool);
+			break;
 		}
 	}
+	return changed;
+}
+
+/* In-use tests for the planner: the persisted state at start, the pools
+ * once they exist. */
+static bool state_holds(const char *vf_addr, void *opaque)
+{
+	json_object *vfs;
+
+	if (!opaque || !json_object_object_get_ex(opaque, "vfs", &vfs) ||
+	    !json_object_is_type(vfs, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(vfs); i++) {
+		json_object *addr =
+			json_object_object_get(json_object_array_get_idx(vfs, i), "addr");
+
+		if (addr && !strcmp(json_object_get_string(addr), vf_addr))
+			return true;
+	}
+	return false;
+}
+
+static bool pools_hold(const char *vf_addr, void *opaque)
+{
+	const struct vfo_pools *p = opaque;
+	int id = vfo_pools_lookup_addr(p, vf_addr);
+	const struct vfo_pool_vf *vf = id >= 0 ? vfo_pools_vf(p, id) : NULL;
+
+	return vf && !vf->gone && vf->state != VFO_VF_FREE;
+}
+
+/* At start, before the pools exist: every configured PF. Returns how many
+ * PFs were changed. */
+static int start_numvfs(struct vfo_hostd *h, json_object *state)
+{
+	struct vfo_numvfs_step *s;
+	size_t n;
+	int changed;
+
+	if (vfo_numvfs_plan(h->cfg, NULL, h->inv, NULL, 0, state_holds, state, &s, &n) < 0)
+		return -ENOMEM;
+	changed = apply_numvfs(h, s, n);
+	free(s);
 	return changed;
 }
 
@@ -514,23 +572,66 @@ int vfo_hostd_refresh_pools(struct vfo_hostd *h, const char *why)
 	return vfo_hostd_persist(h);
 }
 
-int vfo_hostd_rescan(struct vfo_hostd *h, const char *why)
+/*
+ * Holdings whose VF was removed since the last scan but is back at the
+ * same address: a new device. Its holder lost the old one (the kernel took
+ * it from whatever used it) and what was configured went with it, so the
+ * holding goes, exactly as if a scan had seen the VF missing. Keeping it
+ * would let a later attach hand out an unconfigured VF (no VLAN) as
+ * configured. Returns how many.
+ */
+static size_t drop_recreated(struct vfo_hostd *h, const struct vfo_inventory *inv)
 {
-	struct vfo_inventory *inv;
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->n_removed; i++) {
+		int id = vfo_pools_lookup_addr(h->pools, h->removed[i]);
+		const struct vfo_pool_vf *vf = id >= 0 ? vfo_pools_vf(h->pools, id) : NULL;
+		const char *pool;
+
+		/* Still missing: rebuild drops it as vanished. */
+		if (!pools_hold(h->removed[i], h->pools) || !vfo_inventory_find_vf(inv, vf->addr))
+			continue;
+		pool = vfo_pools_pool_name(h->pools, vf->pool);
+		vfo_warn(
+			COMP,
+			"%s VF %s of %s/%s (pool %s) dropped: it was removed and re-created since the last scan",
+			vfo_vf_state_str(vf->state), vf->addr, vf->owner.uuid, vf->owner.pair,
+			pool);
+		dropped_event(h, vf->addr, pool, &vf->owner, "re-created");
+		h->st.recreated++;
+		vfo_pools_release_vf(h->pools, id);
+		n++;
+	}
+	h->n_removed = 0;
+	return n;
+}
+
+/*
+ * Take in a fresh scan (ownership of inv passes): diff, drop what went,
+ * rebuild the pools, persist, announce. *prev gets the inventory it
+ * replaced (the caller frees it), or NULL when nothing changed and h->inv
+ * stays. Returns the number of changes or -errno.
+ */
+static int take_scan(struct vfo_hostd *h, struct vfo_inventory *inv, const char *why,
+		     struct vfo_inventory **prev)
+{
 	struct vfo_inv_change *ch = NULL;
+	size_t n = 0, dropped = 0, recreated;
 	json_object *ev;
-	size_t n = 0, dropped = 0;
 	int r;
 
-	r = scan(h, &inv);
-	if (r < 0)
-		return r;
+	*prev = NULL;
 	r = vfo_inventory_diff(h->inv, inv, &ch, &n);
-	if (r < 0 || !n) {
+	if (r < 0) {
+		vfo_inventory_free(inv);
+		return r;
+	}
+	recreated = drop_recreated(h, inv);
+	if (!n && !recreated) {
 		vfo_dbg(COMP, "rescan (%s): no change", why);
 		vfo_inventory_free(inv);
-		free(ch);
-		return r < 0 ? r : 0;
+		return 0;
 	}
 	h->st.inventory_changes += n;
 	vfo_info(COMP, "rescan (%s): %zu change(s), %zu PF(s), %zu VF(s)", why, n, inv->n_pfs,
@@ -544,21 +645,135 @@ int vfo_hostd_rescan(struct vfo_hostd *h, const char *why)
 		free(ch);
 		return r;
 	}
-	vfo_inventory_free(h->inv);
+	*prev = h->inv;
 	h->inv = inv;
-	if (dropped)
+	if (dropped || recreated)
 		vfo_hostd_persist(h);
 	ev = json_object_new_object();
 	json_object_object_add(ev, "reason", json_object_new_string(why));
 	json_object_object_add(ev, "pfs", json_object_new_int64(inv->n_pfs));
 	json_object_object_add(ev, "vfs", json_object_new_int64(vfo_inventory_count_vfs(inv)));
-	json_object_object_add(ev, "dropped", json_object_new_int64(dropped));
+	json_object_object_add(ev, "dropped", json_object_new_int64(dropped + recreated));
 	json_object_object_add(ev, "changes", changes_json(ch, n));
 	vfo_hostd_event(h, "inventory-changed", ev);
 	json_object_put(ev);
 	free(ch);
 	arm_expiry(h);
-	return (int)n;
+	return (int)(n + recreated);
+}
+
+/* Configured PFs that came up between prev and h->inv get their numvfs.
+ * Planned after the scan is taken in, so VFs that went away with a PF
+ * no longer count as in use. Returns how many PFs were changed. */
+static int rescan_numvfs(struct vfo_hostd *h, const struct vfo_inventory *prev)
+{
+	const char *rebound[VFO_HOSTD_MAX_REBOUND];
+	struct vfo_numvfs_step *s;
+	size_t n;
+	int changed;
+
+	for (size_t i = 0; i < h->n_rebound; i++)
+		rebound[i] = h->rebound[i];
+	changed = vfo_numvfs_plan(h->cfg, prev, h->inv, rebound, h->n_rebound, pools_hold, h->pools,
+				  &s, &n);
+	h->n_rebound = 0;
+	if (changed < 0) {
+		vfo_err(COMP, "cannot plan sriov_numvfs: %s", strerror(-changed));
+		return changed;
+	}
+	changed = apply_numvfs(h, s, n);
+	free(s);
+	return changed;
+}
+
+int vfo_hostd_rescan(struct vfo_hostd *h, const char *why)
+{
+	struct vfo_inventory *inv, *prev;
+	int n, m, r;
+
+	r = scan(h, &inv);
+	if (r < 0)
+		return r;
+	/* What the scan shows goes in first: holdings on VFs that left with
+	 * their PF are dropped before new VFs can appear at their addresses. */
+	n = take_scan(h, inv, why, &prev);
+	if (n < 0)
+		return n;
+	r = rescan_numvfs(h, prev ? prev : h->inv);
+	vfo_inventory_free(prev);
+	if (r <= 0)
+		return n;
+	/* The kernel creates (and probes) the VFs within the write. */
+	r = scan(h, &inv);
+	if (r < 0)
+		return r;
+	m = take_scan(h, inv, "numvfs", &prev);
+	vfo_inventory_free(prev);
+	return m < 0 ? m : n + m;
+}
+
+/* ---- device events ------------------------------------------------------ */
+
+static bool is(const char *s, const char *v)
+{
+	return s && !strcmp(s, v);
+}
+
+static void note_removed(struct vfo_hostd *h, const char *addr)
+{
+	for (size_t i = 0; i < h->n_removed; i++)
+		if (!strcmp(h->removed[i], addr))
+			return;
+	if (h->n_removed == h->cap_removed) {
+		size_t cap = h->cap_removed ? h->cap_removed * 2 : 16;
+		void *p = realloc(h->removed, cap * sizeof(*h->removed));
+
+		if (!p) {
+			vfo_err(COMP, "out of memory: removal of VF %s not remembered", addr);
+			return;
+		}
+		h->removed = p;
+		h->cap_removed = cap;
+	}
+	snprintf(h->removed[h->n_removed++], sizeof(*h->removed), "%s", addr);
+}
+
+static void note_rebound(struct vfo_hostd *h, const char *addr)
+{
+	for (size_t i = 0; i < h->n_rebound; i++)
+		if (!strcmp(h->rebound[i], addr))
+			return;
+	if (h->n_rebound == VFO_HOSTD_MAX_REBOUND) {
+		vfo_warn(COMP, "too many PF driver binds between two scans: %s not remembered",
+			 addr);
+		return;
+	}
+	snprintf(h->rebound[h->n_rebound++], sizeof(h->rebound[0]), "%s", addr);
+}
+
+bool vfo_hostd_uevent(struct vfo_hostd *h, const char *subsystem, const char *action,
+		      const char *sysname)
+{
+	if (!action || !sysname)
+		return false;
+	if (is(subsystem, "net"))
+		/* PF netdevs come and go, and are renamed ("move"). */
+		return is(action, "add") || is(action, "remove") || is(action, "move");
+	if (!is(subsystem, "pci"))
+		return false;
+	if (is(action, "bind")) {
+		const struct vfo_inv_pf *pf = vfo_inventory_find_pf(h->inv, sysname);
+
+		if (pf && !strcmp(pf->addr, sysname))
+			note_rebound(h, sysname);
+		return true;
+	}
+	if (is(action, "remove")) {
+		if (pools_hold(sysname, h->pools))
+			note_removed(h, sysname);
+		return true;
+	}
+	return is(action, "add") || is(action, "unbind");
 }
 
 /* ---- core init/fini ---------------------------------------------------- */
@@ -654,16 +869,20 @@ int vfo_hostd_core_init(struct vfo_hostd *h, const char *config_path)
 	r = scan(h, &h->inv);
 	if (r < 0)
 		goto err_cfg;
-	if (enable_numvfs(h) > 0) {
-		vfo_inventory_free(h->inv);
-		h->inv = NULL;
-		r = scan(h, &h->inv);
-		if (r < 0)
-			goto err_cfg;
-	}
+	/* The state first: numvfs must not pull VFs out from under domains
+	 * that hold them (a restart after numvfs was changed in the file). */
 	r = load_state(h, &state);
 	if (r < 0)
 		goto err_inv;
+	if (start_numvfs(h, state) > 0) {
+		vfo_inventory_free(h->inv);
+		h->inv = NULL;
+		r = scan(h, &h->inv);
+		if (r < 0) {
+			json_object_put(state);
+			goto err_inv;
+		}
+	}
 	if (state) {
 		json_object *orch;
 
@@ -690,6 +909,8 @@ err_pools:
 	vfo_pools_free(h->pools);
 	h->pools = NULL;
 err_inv:
+	json_object_put(h->orch_state);
+	h->orch_state = NULL;
 	vfo_inventory_free(h->inv);
 	h->inv = NULL;
 err_cfg:
@@ -703,6 +924,9 @@ err_path:
 
 void vfo_hostd_core_fini(struct vfo_hostd *h)
 {
+	free(h->removed);
+	h->removed = NULL;
+	h->n_removed = h->cap_removed = h->n_rebound = 0;
 	json_object_put(h->orch_state);
 	h->orch_state = NULL;
 	vfo_pools_free(h->pools);
@@ -732,9 +956,13 @@ static void expire_cb(struct vfo_loop *l, int id, void *opaque)
 
 static void rescan_cb(struct vfo_loop *l, int id, void *opaque)
 {
+	struct vfo_hostd *h = opaque;
+
 	(void)l;
 	(void)id;
-	vfo_hostd_rescan(opaque, "udev");
+	vfo_debounce_done(&h->rescan_db);
+	h->st.uevent_rescans++;
+	vfo_hostd_rescan(h, "uevent");
 }
 
 static void watchdog_cb(struct vfo_loop *l, int id, void *opaque)
@@ -771,72 +999,51 @@ static void signal_cb(struct vfo_loop *l, int signo, void *opaque)
 }
 
 /* PCI add/remove, driver bind/unbind, netdev add/remove/rename: rescan
- * once the burst is over. */
-static void udev_cb(struct vfo_loop *l, int id, int fd, unsigned int events, void *opaque)
+ * once the burst is over. NULL: events were lost, so rescan anyway. */
+static void on_uevent(struct udev_device *d, void *opaque)
 {
 	struct vfo_hostd *h = opaque;
-	struct udev_device *d;
+	int64_t delay;
 
-	(void)id;
-	(void)fd;
-	(void)events;
-	while ((d = udev_monitor_receive_device(h->udev_mon))) {
+	if (d) {
 		const char *action = udev_device_get_action(d);
+		const char *subsystem = udev_device_get_subsystem(d);
+		const char *sysname = udev_device_get_sysname(d);
 
 		h->st.udev_events++;
-		vfo_dbg(COMP, "udev %s %s %s", action ? action : "?", udev_device_get_subsystem(d),
-			udev_device_get_sysname(d));
-		if (action && (!strcmp(action, "add") || !strcmp(action, "remove") ||
-			       !strcmp(action, "bind") || !strcmp(action, "unbind") ||
-			       !strcmp(action, "move")))
-			vfo_loop_update_timer(l, h->rescan_timer, (int)h->cfg->rescan_delay_ms);
-		udev_device_unref(d);
+		vfo_dbg(COMP, "uevent %s %s %s", action ? action : "?", subsystem ? subsystem : "?",
+			sysname ? sysname : "?");
+		if (!vfo_hostd_uevent(h, subsystem, action, sysname))
+			return;
 	}
+	delay = vfo_debounce_event(&h->rescan_db, vfo_now_ms());
+	vfo_loop_update_timer(h->loop, h->rescan_timer, delay > INT_MAX ? INT_MAX : (int)delay);
 }
 
 static int udev_init(struct vfo_hostd *h)
 {
-	int r, fd;
+	static const char *const subsystems[] = { "pci", "net", NULL };
+	const struct vfo_udev_opts o = {
+		.name = "udev",
+		.subsystems = subsystems,
+		/* Any uevent will do: we only learn *that* sysfs changed. */
+		.kernel_fallback = true,
+		/* numvfs = 64 is a few hundred events at once. */
+		.rcvbuf = 4 << 20,
+	};
+	int r;
 
-	h->udev = udev_new();
-	if (!h->udev)
-		return -ENOMEM;
-	h->udev_mon = udev_monitor_new_from_netlink(h->udev, "udev");
-	if (!h->udev_mon) {
-		r = -errno ? -errno : -EIO;
-		goto err_udev;
-	}
-	if (udev_monitor_filter_add_match_subsystem_devtype(h->udev_mon, "pci", NULL) < 0 ||
-	    udev_monitor_filter_add_match_subsystem_devtype(h->udev_mon, "net", NULL) < 0 ||
-	    udev_monitor_enable_receiving(h->udev_mon) < 0) {
-		r = -EIO;
-		goto err_mon;
-	}
-	fd = udev_monitor_get_fd(h->udev_mon);
-	r = vfo_loop_add_fd(h->loop, "udev", fd, VFO_EV_IN, udev_cb, h, NULL);
+	vfo_debounce_init(&h->rescan_db, h->cfg->rescan_delay_ms,
+			  VFO_HOSTD_RESCAN_MAX_FACTOR * h->cfg->rescan_delay_ms);
+	r = vfo_udev_open(&h->udev, h->loop, &o, on_uevent, h);
 	if (r < 0)
-		goto err_mon;
-	h->udev_watch = r;
+		return r;
+	if (h->udev.source == VFO_UDEV_KERNEL)
+		vfo_notice(COMP, "no udevd (%s absent): rescanning on the kernel's uevents",
+			   VFO_UDEVD_CONTROL);
+	else
+		vfo_info(COMP, "rescanning on udev's device events");
 	return 0;
-
-err_mon:
-	udev_monitor_unref(h->udev_mon);
-	h->udev_mon = NULL;
-err_udev:
-	udev_unref(h->udev);
-	h->udev = NULL;
-	return r;
-}
-
-static void udev_fini(struct vfo_hostd *h)
-{
-	if (h->udev_watch > 0)
-		vfo_loop_remove_fd(h->loop, h->udev_watch);
-	h->udev_watch = 0;
-	udev_monitor_unref(h->udev_mon);
-	h->udev_mon = NULL;
-	udev_unref(h->udev);
-	h->udev = NULL;
 }
 
 static int ctl_init(struct vfo_hostd *h)
@@ -922,7 +1129,7 @@ int vfo_hostd_init(struct vfo_hostd *h, const struct vfo_hostd_opts *o)
 		r = udev_init(h);
 		if (r < 0)
 			vfo_warn(COMP,
-				 "no udev monitor (%s): rescan on SIGHUP or 'vfoctl rescan' only",
+				 "no device events (%s): rescan on SIGHUP or 'vfoctl rescan' only",
 				 strerror(-r));
 	}
 	vfo_loop_set_signal_cb(h->loop, signal_cb, h);
@@ -951,7 +1158,7 @@ err_loop:
 void vfo_hostd_fini(struct vfo_hostd *h)
 {
 	vfo_orch_fini(h);
-	udev_fini(h);
+	vfo_udev_close(&h->udev, h->loop);
 	vfo_ctl_free(h->ctl);
 	h->ctl = NULL;
 	timers_fini(h);

@@ -25,15 +25,20 @@
 #include <json-c/json.h>
 
 #include "ctl.h"
+#include "debounce.h"
 #include "hostd-config.h"
 #include "inventory.h"
 #include "loop.h"
 #include "pool.h"
+#include "udev.h"
 
 #define VFO_HOSTD_STATE_FILE "hostd.json"
+/* PFs whose driver bind since the last scan is remembered for numvfs. */
+#define VFO_HOSTD_MAX_REBOUND 16
+/* A burst of device events that never goes quiet is rescanned at the
+ * latest this many rescan_delays after its first event. */
+#define VFO_HOSTD_RESCAN_MAX_FACTOR 10
 
-struct udev;
-struct udev_monitor;
 struct vfo_backend;
 struct vfo_orch;
 
@@ -52,6 +57,9 @@ struct vfo_hostd_stats {
 	uint64_t persist_failures;
 	uint64_t reserved, assigned, released, expired, dropped;
 	uint64_t udev_events;
+	uint64_t uevent_rescans; /* rescans a burst of events caused */
+	uint64_t numvfs_writes; /* sriov_numvfs written, start included */
+	uint64_t recreated; /* allocations lost to a VF removed and re-added */
 };
 
 struct vfo_hostd {
@@ -67,11 +75,18 @@ struct vfo_hostd {
 
 	struct vfo_loop *loop;
 	struct vfo_ctl *ctl;
-	struct udev *udev;
-	struct udev_monitor *udev_mon;
-	int udev_watch;
+	struct vfo_udev udev; /* PCI and net device events */
+	struct vfo_debounce rescan_db; /* one rescan per burst of events */
+	/* Between two scans, from the events: PFs that got a driver bound
+	 * (numvfs is applied even if the scan cannot tell an unbind+bind),
+	 * and held VFs that were removed (their holders lost them, even if
+	 * a VF at the same address is back by the time of the scan). */
+	char rebound[VFO_HOSTD_MAX_REBOUND][VFO_PCI_ADDR_MAX];
+	size_t n_rebound;
+	char (*removed)[VFO_PCI_ADDR_MAX];
+	size_t n_removed, cap_removed;
 	int expire_timer; /* one-shot, armed to the next reservation deadline */
-	int rescan_timer; /* one-shot, coalesces udev bursts */
+	int rescan_timer; /* one-shot, armed by vfo_debounce */
 	int watchdog_timer; /* periodic, half of WatchdogSec */
 
 	struct vfo_proto_table cmd_table;
@@ -98,8 +113,15 @@ void vfo_hostd_fini(struct vfo_hostd *h);
 int vfo_hostd_run(struct vfo_hostd *h);
 
 /* Rescan sysfs, rebuild the pools, keep what still exists; dropped
- * assignments are logged and persisted. why is for the log. */
+ * assignments are logged and persisted. A configured PF that came up
+ * since the last scan gets its pool's numvfs (numvfs.h), and is scanned
+ * again. why is for the log. Returns the number of changes or -errno. */
 int vfo_hostd_rescan(struct vfo_hostd *h, const char *why);
+/* What a device event means for the inventory (subsystem and action as
+ * udev gives them; sysname the device's, e.g. a PCI address): remembered
+ * for the next scan, and true when it calls for a rescan. */
+bool vfo_hostd_uevent(struct vfo_hostd *h, const char *subsystem, const char *action,
+		      const char *sysname);
 
 /* Allocation, as the control commands do it. Each returns the VF id or
  * -errno; the result is persisted before it returns. data (borrowed, may
