@@ -514,6 +514,16 @@ int vfo_nl_route_del(struct vfo_nl *nl, const struct vfo_nl_route *r)
 	return REQUEST(nl, vfo_nl_msg_route, false, r);
 }
 
+int vfo_nl_fdb_add(struct vfo_nl *nl, int port, const uint8_t mac[6], bool sticky)
+{
+	return REQUEST(nl, vfo_nl_msg_fdb, true, port, mac, sticky);
+}
+
+int vfo_nl_fdb_del(struct vfo_nl *nl, int port, const uint8_t mac[6])
+{
+	return REQUEST(nl, vfo_nl_msg_fdb, false, port, mac, false);
+}
+
 /* ---- link monitor ---- */
 
 struct vfo_nl_mon {

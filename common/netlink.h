@@ -183,6 +183,13 @@ int vfo_nl_msg_route_dump(void *buf, size_t len, uint32_t seq, uint8_t family);
 /* add: RTM_NEWROUTE (NLM_F_CREATE|NLM_F_EXCL), else RTM_DELROUTE. */
 int vfo_nl_msg_route(void *buf, size_t len, uint32_t seq, bool add, const struct vfo_nl_route *r);
 
+/* A bridge FDB entry for mac on bridge port port (AF_BRIDGE, NTF_MASTER).
+ * add: RTM_NEWNEIGH (NLM_F_CREATE|NLM_F_REPLACE) of a static entry, sticky
+ * when asked (learning cannot move it to another port); else RTM_DELNEIGH,
+ * which the bridge honours only while the entry points to that port. */
+int vfo_nl_msg_fdb(void *buf, size_t len, uint32_t seq, bool add, int port, const uint8_t mac[6],
+		   bool sticky);
+
 /* ---- Pure parsers (nl-msg.c). ----
  * Each takes one netlink message of len bytes (len may exceed the
  * message's own length: the rest is ignored). They return 0, -EBADMSG for
@@ -248,6 +255,9 @@ int vfo_nl_addr_del(struct vfo_nl *nl, const struct vfo_nl_addr *a);
 int vfo_nl_route_dump(struct vfo_nl *nl, uint8_t family, struct vfo_nl_route **routes, size_t *n);
 int vfo_nl_route_add(struct vfo_nl *nl, const struct vfo_nl_route *r);
 int vfo_nl_route_del(struct vfo_nl *nl, const struct vfo_nl_route *r);
+/* Bridge FDB entries: see vfo_nl_msg_fdb(). */
+int vfo_nl_fdb_add(struct vfo_nl *nl, int port, const uint8_t mac[6], bool sticky);
+int vfo_nl_fdb_del(struct vfo_nl *nl, int port, const uint8_t mac[6]);
 
 /* ---- VF configuration on a PF (nl-vf.c). ----
  * The PF's VF table comes with RTM_GETLINK when the request asks for

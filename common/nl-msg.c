@@ -15,6 +15,7 @@
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
@@ -421,6 +422,30 @@ int vfo_nl_msg_route(void *buf, size_t len, uint32_t seq, bool add, const struct
 	if (r->oif > 0)
 		ok &= mnl_attr_put_u32_check(nlh, len, RTA_OIF, (uint32_t)r->oif);
 	return ok ? (int)nlh->nlmsg_len : -EMSGSIZE;
+}
+
+int vfo_nl_msg_fdb(void *buf, size_t len, uint32_t seq, bool add, int port, const uint8_t mac[6],
+		   bool sticky)
+{
+	struct nlmsghdr *nlh;
+	struct ndmsg *ndm;
+
+	if (port <= 0 || !mac || (!add && sticky))
+		return -EINVAL;
+	nlh = msg_start(buf, len, add ? RTM_NEWNEIGH : RTM_DELNEIGH,
+			NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0), seq, sizeof(*ndm));
+	if (!nlh)
+		return -EMSGSIZE;
+	ndm = mnl_nlmsg_get_payload(nlh);
+	ndm->ndm_family = AF_BRIDGE;
+	ndm->ndm_ifindex = port;
+	/* NTF_MASTER: the entry of the bridge the port is on, not of the
+	 * port's own (hardware) table. NUD_NOARP: static, never aged. */
+	ndm->ndm_flags = NTF_MASTER | (sticky ? NTF_STICKY : 0);
+	ndm->ndm_state = add ? NUD_NOARP : 0;
+	if (!mnl_attr_put_check(nlh, len, NDA_LLADDR, 6, mac))
+		return -EMSGSIZE;
+	return (int)nlh->nlmsg_len;
 }
 
 /* ---- parsers: links ---- */

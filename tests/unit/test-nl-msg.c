@@ -19,6 +19,7 @@
 #include <linux/if_addr.h>
 #include <linux/if_arp.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
@@ -279,9 +280,16 @@ static int b_route(void *b, size_t l)
 	return vfo_nl_msg_route(b, l, 1, true, &r);
 }
 
+static int b_fdb(void *b, size_t l)
+{
+	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x77, 0x00, 0x10 };
+
+	return vfo_nl_msg_fdb(b, l, 1, true, 3, mac, true);
+}
+
 static int (*const builders[])(void *, size_t) = {
-	b_link_dump,   b_link_get, b_link_del,	b_master, b_mtu,	b_up,
-	b_bond_create, b_bond_set, b_addr_dump, b_addr,	  b_route_dump, b_route,
+	b_link_dump, b_link_get,  b_link_del, b_master,	    b_mtu,   b_up,  b_bond_create,
+	b_bond_set,  b_addr_dump, b_addr,     b_route_dump, b_route, b_fdb,
 };
 
 /* ---- builders: links ---- */
@@ -733,6 +741,50 @@ static void test_route_invalid(void **state)
 	r.family = AF_UNSPEC;
 	assert_int_equal(vfo_nl_msg_route(buf, sizeof(buf), 1, true, &r), -EINVAL);
 	assert_int_equal(vfo_nl_msg_route(buf, sizeof(buf), 1, true, NULL), -EINVAL);
+}
+
+/* ---- builders: bridge FDB ---- */
+
+static void check_fdb(int len, uint16_t type, uint16_t flags, int port, uint8_t ndm_flags,
+		      uint16_t state)
+{
+	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x77, 0x00, 0x10 };
+	const struct nlmsghdr *nlh = (const void *)buf;
+	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+
+	assert_true(len > 0);
+	assert_int_equal(nlh->nlmsg_len, len);
+	assert_int_equal(nlh->nlmsg_type, type);
+	assert_int_equal(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK | flags);
+	assert_int_equal(nlh->nlmsg_seq, 8);
+	assert_int_equal(ndm->ndm_family, AF_BRIDGE);
+	assert_int_equal(ndm->ndm_ifindex, port);
+	assert_int_equal(ndm->ndm_flags, ndm_flags);
+	assert_int_equal(ndm->ndm_state, state);
+	a = top_attr(nlh, sizeof(*ndm), NDA_LLADDR);
+	assert_non_null(a);
+	assert_int_equal(mnl_attr_get_payload_len(a), 6);
+	assert_memory_equal(mnl_attr_get_payload(a), mac, 6);
+	/* The address is all there is: nothing else gets changed. */
+	assert_int_equal(len, MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(*ndm)) + MNL_ATTR_HDRLEN + 8);
+}
+
+static void test_fdb(void **state)
+{
+	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x77, 0x00, 0x10 };
+
+	(void)state;
+	check_fdb(vfo_nl_msg_fdb(buf, sizeof(buf), 8, true, 7, mac, true), RTM_NEWNEIGH,
+		  NLM_F_CREATE | NLM_F_REPLACE, 7, NTF_MASTER | NTF_STICKY, NUD_NOARP);
+	check_fdb(vfo_nl_msg_fdb(buf, sizeof(buf), 8, true, 7, mac, false), RTM_NEWNEIGH,
+		  NLM_F_CREATE | NLM_F_REPLACE, 7, NTF_MASTER, NUD_NOARP);
+	check_fdb(vfo_nl_msg_fdb(buf, sizeof(buf), 8, false, 9, mac, false), RTM_DELNEIGH, 0, 9,
+		  NTF_MASTER, 0);
+	assert_int_equal(vfo_nl_msg_fdb(buf, sizeof(buf), 8, true, 0, mac, true), -EINVAL);
+	assert_int_equal(vfo_nl_msg_fdb(buf, sizeof(buf), 8, true, 7, NULL, true), -EINVAL);
+	/* Stickiness belongs to an entry being made, not to a removal. */
+	assert_int_equal(vfo_nl_msg_fdb(buf, sizeof(buf), 8, false, 7, mac, true), -EINVAL);
 }
 
 static void test_dumps(void **state)
@@ -1677,6 +1729,7 @@ int main(void)
 		cmocka_unit_test(test_route_v4_default),
 		cmocka_unit_test(test_route_v6_prefix_big_table),
 		cmocka_unit_test(test_route_invalid),
+		cmocka_unit_test(test_fdb),
 		cmocka_unit_test(test_dumps),
 		cmocka_unit_test(test_builders_short_buffer),
 		cmocka_unit_test(test_parse_link_full),
