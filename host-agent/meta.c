@@ -273,6 +273,67 @@ out:
 	return rc;
 }
 
+/* parse_doc() and an XPath context with vfo's and QEMU's namespaces. */
+static int open_doc(const char *xml, size_t len, xmlDocPtr *doc, xmlXPathContextPtr *ctx)
+{
+	*doc = parse_doc(xml, len);
+	if (!*doc)
+		return -EBADMSG;
+	*ctx = xmlXPathNewContext(*doc);
+	if (!*ctx) {
+		xmlFreeDoc(*doc);
+		return -ENOMEM;
+	}
+	xmlXPathRegisterNs(*ctx, BAD_CAST VFO_META_PREFIX, BAD_CAST VFO_META_NS);
+	xmlXPathRegisterNs(*ctx, BAD_CAST "qemu",
+			   BAD_CAST "http://libvirt.org/schemas/domain/qemu/1.0");
+	return 0;
+}
+
+int vfo_meta_pair_vf(const char *xml, size_t len, struct vfo_meta_pair *p)
+{
+	xmlXPathContextPtr ctx;
+	xmlDocPtr doc;
+	int rc = open_doc(xml, len, &doc, &ctx);
+
+	if (rc < 0)
+		return rc;
+	p->vf_kind = VFO_META_VF_NONE;
+	p->vf_pci[0] = '\0';
+	p->vf_teaming = false;
+	find_devices(ctx, xmlDocGetRootElement(doc), p);
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	return p->vf_kind != VFO_META_VF_NONE;
+}
+
+int vfo_meta_standby_port(const char *xml, size_t len, const char *alias, char *dev, size_t devlen,
+			  char *bridge, size_t brlen)
+{
+	xmlXPathContextPtr ctx;
+	xmlNodePtr ifc;
+	char expr[160];
+	xmlDocPtr doc;
+	int rc;
+
+	if (!name_valid(alias, 64))
+		return -EINVAL;
+	rc = open_doc(xml, len, &doc, &ctx);
+	if (rc < 0)
+		return rc;
+	rc = -ENOENT;
+	snprintf(expr, sizeof(expr), "/domain/devices/interface[@type='bridge'][alias/@name='%s']",
+		 alias);
+	if (xpath_nodes(ctx, xmlDocGetRootElement(doc), expr, &ifc, 1) == 1 &&
+	    xpath_str(ctx, ifc, "string(target/@dev)", dev, devlen) &&
+	    xpath_str(ctx, ifc, "string(source/@bridge)", bridge, brlen) &&
+	    vfo_xml_ifname_valid(dev) && vfo_xml_ifname_valid(bridge))
+		rc = 0;
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
 const struct vfo_meta_pair *vfo_meta_find_pair(const struct vfo_meta *m, const char *id)
 {
 	for (size_t i = 0; i < m->n_pairs; i++) {

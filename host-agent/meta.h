@@ -72,6 +72,19 @@ int vfo_meta_parse(const char *xml, size_t len, struct vfo_meta *m, char *err, s
 
 const struct vfo_meta_pair *vfo_meta_find_pair(const struct vfo_meta *m, const char *id);
 
+/* Refresh p's VF fields (vf_kind, vf_pci, vf_teaming, standby_present)
+ * from a domain's XML, for the pair p describes (its vf_alias and
+ * standby): 1 when its VF interface is there, hostdev or emulated, 0 when
+ * not, -EBADMSG for XML that does not parse. */
+int vfo_meta_pair_vf(const char *xml, size_t len, struct vfo_meta_pair *p);
+
+/* Where the standby with user alias `alias` meets the host, from a live
+ * domain XML: the tap libvirt made for it (<target dev>) and the bridge
+ * it is on (<source bridge>). 0; -ENOENT when it is no bridge interface
+ * or either is missing (an inactive XML has no tap). */
+int vfo_meta_standby_port(const char *xml, size_t len, const char *alias, char *dev, size_t devlen,
+			  char *bridge, size_t brlen);
+
 /* The domain XML without pair id's VF interface, or without every pair's
  * when id is NULL (the XML a migration may carry: a VF cannot migrate).
  * *out is malloc'd. 0 or -errno. */

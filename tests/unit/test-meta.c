@@ -263,6 +263,74 @@ static void test_format_round_trip(void **state)
 	assert_int_equal(m2.pairs[0].vlan, 100);
 }
 
+/* What the orchestrator reads back from the live XML after a plug: the
+ * VF's presence and kind, whichever backend plugged it. */
+static void test_pair_vf(void **state)
+{
+	static const char emulated[] = DOM_HEAD META(
+		PAIR0) "<devices><interface type='bridge'><mac address='52:54:00:aa:00:01'/>"
+		       "<source bridge='br0'/><target dev='vnet0'/><model type='virtio'/>"
+		       "<alias name='ua-standby0'/></interface>"
+		       "<interface type='bridge'><mac address='52:54:00:aa:00:01'/>"
+		       "<source bridge='br0'/><target dev='vnet1'/><model type='e1000e'/>"
+		       "<alias name='ua-vfo-net0'/></interface></devices></domain>";
+	static const char none[] = DOM_HEAD META(
+		PAIR0) "<devices><interface type='bridge'><mac address='52:54:00:aa:00:01'/>"
+		       "<source bridge='br0'/><alias name='ua-standby0'/></interface></devices>"
+		       "</domain>";
+	struct vfo_meta m;
+	struct vfo_meta_pair p;
+	char err[128];
+
+	assert_int_equal(parse(full_xml, &m, err), 0);
+	p = m.pairs[0];
+	p.vf_kind = VFO_META_VF_BRIDGE; /* stale: a hostdev is what is there */
+	assert_int_equal(vfo_meta_pair_vf(full_xml, strlen(full_xml), &p), 1);
+	assert_int_equal(p.vf_kind, VFO_META_VF_HOSTDEV);
+	assert_string_equal(p.vf_pci, "0000:03:10.2");
+	assert_int_equal(vfo_meta_pair_vf(emulated, strlen(emulated), &p), 1);
+	assert_int_equal(p.vf_kind, VFO_META_VF_BRIDGE);
+	assert_string_equal(p.vf_pci, "");
+	assert_int_equal(vfo_meta_pair_vf(none, strlen(none), &p), 0);
+	assert_int_equal(p.vf_kind, VFO_META_VF_NONE);
+	assert_true(p.standby_present);
+	assert_int_equal(vfo_meta_pair_vf("<domain", 7, &p), -EBADMSG);
+}
+
+static void test_standby_port(void **state)
+{
+	static const char live[] = DOM_HEAD META(
+		PAIR0) "<devices><interface type='bridge'><mac address='52:54:00:aa:00:01'/>"
+		       "<source bridge='vfobr0'/><target dev='vnet7'/><model type='virtio'/>"
+		       "<alias name='ua-standby0'/></interface></devices></domain>";
+	static const char direct[] = DOM_HEAD META(
+		PAIR0) "<devices><interface type='direct'><source dev='eth0' mode='bridge'/>"
+		       "<target dev='macvtap0'/><alias name='ua-standby0'/></interface></devices>"
+		       "</domain>";
+	char dev[16], br[16];
+
+	assert_int_equal(vfo_meta_standby_port(live, strlen(live), "ua-standby0", dev, sizeof(dev),
+					       br, sizeof(br)),
+			 0);
+	assert_string_equal(dev, "vnet7");
+	assert_string_equal(br, "vfobr0");
+	/* Inactive XML: no tap yet. */
+	assert_int_equal(vfo_meta_standby_port(full_xml, strlen(full_xml), "ua-standby0", dev,
+					       sizeof(dev), br, sizeof(br)),
+			 -ENOENT);
+	/* macvtap: no bridge port of ours to speak of. */
+	assert_int_equal(vfo_meta_standby_port(direct, strlen(direct), "ua-standby0", dev,
+					       sizeof(dev), br, sizeof(br)),
+			 -ENOENT);
+	assert_int_equal(vfo_meta_standby_port(live, strlen(live), "ua-other", dev, sizeof(dev), br,
+					       sizeof(br)),
+			 -ENOENT);
+	/* An alias is put into an XPath expression: only valid names. */
+	assert_int_equal(vfo_meta_standby_port(live, strlen(live), "a']|//x['", dev, sizeof(dev),
+					       br, sizeof(br)),
+			 -EINVAL);
+}
+
 static void test_validators(void **state)
 {
 	assert_true(vfo_meta_id_valid("net0"));
@@ -278,7 +346,8 @@ int main(void)
 		cmocka_unit_test(test_bad_input),	  cmocka_unit_test(test_too_many_pairs),
 		cmocka_unit_test(test_strip_vfs),	  cmocka_unit_test(test_set_vf_source),
 		cmocka_unit_test(test_format_round_trip), cmocka_unit_test(test_validators),
-		cmocka_unit_test(test_teaming),
+		cmocka_unit_test(test_teaming),		  cmocka_unit_test(test_pair_vf),
+		cmocka_unit_test(test_standby_port),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
