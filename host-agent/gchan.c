@@ -253,6 +253,8 @@ static int send_cmd(struct vfo_gchan *g, enum vfo_gchan_cmd cmd, const char *mac
 	}
 	update_watch(g);
 	rearm(g);
+	if (cmd != VFO_GCHAN_HELLO)
+		vfo_info(COMP, "%s: %s sent for %s", g->path, cmd_names[cmd], mac);
 	return 0;
 }
 

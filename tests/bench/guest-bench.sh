@@ -40,7 +40,8 @@ ip route add default via "${VFO_IP%.*}.1" dev "$sb"
 case $mode in
 vfo)
 	mkdir -p /etc/vfo
-	vfo-guestd -f >/tmp/guestd.log 2>&1 &
+	# Its log on the console too: the bench's timeline stamps it there.
+	vfo-guestd -f 2>&1 | while read -r l; do log "VFO-GUESTD $l"; done &
 	;;
 plainbond)
 	echo +vfo0 >/sys/class/net/bonding_masters

@@ -377,8 +377,9 @@ e2e_hostd_start() {
 	local h=$1 d=$E2E_DIR/host$1 i
 	[ -f "$d/etc-vfo/hostd.conf" ] || e2e_hostd_config "$h"
 	rm -f "$d/run-vfo/hostd.sock"
+	# Each line stamped with the wall clock (e2e_stamp) for timelines.
 	nsenter -t "$(cat "$d/ns.pid")" -m -n -u -- "$top_builddir/host-agent/vfo-hostd" -f \
-		-c /etc/vfo/hostd.conf >>"$d/hostd.log" 2>&1 &
+		-c /etc/vfo/hostd.conf > >(e2e_stamp >>"$d/hostd.log") 2>&1 &
 	echo $! >"$d/hostd.pid"
 	E2E_PIDS+=($!)
 	for i in $(seq 100); do
@@ -700,6 +701,81 @@ e2e_standby_time() {
 		true
 }
 
+# ---- traces: every source on one clock -------------------------------------------
+
+# Prefix each line of stdin with the host's wall clock when it was read.
+# The agents' logs, libvirt's events, the bridges' FDB and the guest's
+# console all end up on that one clock (the guest's own clock stops while
+# a migration has it paused), so a migration can be laid out step by step.
+e2e_stamp() {
+	local l
+	while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "${l%$'\r'}"; done
+}
+
+# Trace what the agents' logs do not say, stamped: libvirt's domain events
+# on both hosts (hostH.virsh-events), each bridge's FDB changes
+# (hostH.fdb: which port the guest's MAC is learnt on) and guest NAME's
+# console (NAME.console.stamped). Call once the hosts are up.
+e2e_trace_start() {
+	local name=${1:-g1} h
+	for h in A B; do
+		(stdbuf -oL virsh -q -c "$(e2e_uri "$h")" event --all --loop 2>/dev/null | e2e_stamp \
+			>>"$E2E_DIR/host$h.virsh-events") &
+		E2E_PIDS+=($!)
+		(ip netns exec "$(e2e_ns "$h")" stdbuf -oL bridge monitor fdb 2>/dev/null | e2e_stamp \
+			>>"$E2E_DIR/host$h.fdb") &
+		E2E_PIDS+=($!)
+	done
+	touch "$E2E_DIR/$name.console.log"
+	# --pid: tail ends with this script, whatever happens to the guest.
+	(tail -F -n +1 --pid=$$ "$E2E_DIR/$name.console.log" 2>/dev/null |
+		e2e_stamp >>"$E2E_DIR/$name.console.stamped") &
+	E2E_PIDS+=($!)
+}
+
+# usage: e2e_trace_time FILE REGEX [AFTER]: the stamp of the first line of
+# a stamped trace matching REGEX (awk) after AFTER; empty if none.
+e2e_trace_time() {
+	awk -v after="${3:-0}" -v re="$2" '$1 > after && $0 ~ re { print $1; exit }' "$1" \
+		2>/dev/null || true
+}
+
+# usage: e2e_timeline SRC DST T0 [MAC]: a managed migration of g1 step by
+# step, from the agents' logs, libvirt's events, the bridges' FDB and the
+# guest's console (e2e_trace_start), as offsets from T0 on one clock.
+e2e_timeline() {
+	local src=$1 dst=$2 t0=$3 mac=${4:-52:54:00:77:00:10} d=$E2E_DIR file re label t
+	local hs=$d/host$src/hostd.log hd=$d/host$dst/hostd.log c=$d/g1.console.stamped
+	local vs=$d/host$src.virsh-events vd=$d/host$dst.virsh-events
+	while IFS='|' read -r file re label; do
+		t=$(e2e_trace_time "$file" "$re" "$t0")
+		[ -z "$t" ] || printf '%s %s\n' "$t" "$label"
+	done <<EOF | sort -n | awk -v t0="$t0" '{ printf "  %+7.3f s  %s\n", $1 - t0, substr($0, index($0, " ") + 1) }'
+$hs|vf-leaving sent|host$src: vf-leaving sent
+$c|VFO-GUESTD.*traffic now on the standby|guest: bond on the standby
+$c|VFO-ACTIVE .* virtio_net|guest: watcher sees the standby active
+$hs|guest switched .* to its standby|host$src: guest's ack
+$hs|unplugging|host$src: VF detach requested
+$c|VFO-GUESTD.* gone|guest: VF gone
+$vs|'device-removed'|host$src: DEVICE_REMOVED
+$hs|live migration to .* started|host$src: migration started
+$vd|Started Migrated|host$dst: domain started (incoming)
+$vs|Suspended Migrated|host$src: domain paused (switch-over)
+$d/host$dst.fdb|^[0-9.]* $mac dev vnet|host$dst: bridge learns the MAC from QEMU's first announce
+$vd|Resumed Migrated|host$dst: RESUMED
+$hs|migrating -> releasing|host$src: migration call returned
+$hd|guest agent present|host$dst: guest agent answers
+$hd|plugging VF|host$dst: VF attach requested
+$vd|'device-added'|host$dst: VF plugged (device-added)
+$hd|vf-arriving sent|host$dst: vf-arriving sent
+$c|VFO-NIC|guest: VF netdev appears
+$c|VFO-GUESTD.*enslaved VF|guest: VF enslaved
+$c|VFO-CARRIER [0-9.]* [a-z0-9]* 1|guest: VF carrier up
+$c|VFO-GUESTD.*traffic now on the VF|guest: bond back on the VF
+$c|VFO-ACTIVE .* e1000e|guest: watcher sees the VF active
+EOF
+}
+
 # ---- events and phases ---------------------------------------------------------
 
 # Follow host H's vfo-hostd events in the background: each line is stamped
@@ -709,7 +785,7 @@ e2e_events_start() {
 	local h=$1
 	(
 		e2e_vfoctl "$h" --json events 2>/dev/null |
-			while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done
+			while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "${l%$'\r'}"; done
 	) >>"$E2E_DIR/host$h.events" &
 	E2E_PIDS+=($!)
 	# The subscription is in place once the daemon answered it.
@@ -805,7 +881,8 @@ e2e_expect_loss() {
 # ---- the usual bed -------------------------------------------------------------
 
 # Two hosts with libvirtd and vfo-hostd (configure a host first with
-# e2e_hostd_config to change its defaults), their events followed.
+# e2e_hostd_config to change its defaults), their events followed and
+# traced (e2e_trace_start).
 e2e_bed_up() {
 	e2e_net_up
 	e2e_host_up A
@@ -816,6 +893,7 @@ e2e_bed_up() {
 	e2e_hostd_start B
 	e2e_events_start A
 	e2e_events_start B
+	e2e_trace_start g1
 }
 
 # usage: e2e_guest_up [vf|novf|teaming] [agent|noagent|noack]: guest g1 on hostA;

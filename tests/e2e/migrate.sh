@@ -31,7 +31,8 @@ leg() {
 	e2e_wait_active g1 e1000e 30 "$n"
 	sleep 1
 	e2e_phase "$p-after"
-	e2e_log "$p: $(e2e_standby_time g1 "$n") s on the standby"
+	e2e_log "$p: $(e2e_standby_time g1 "$n") s on the standby (guest clock); step by step:"
+	e2e_timeline "$src" "$dst" "$E2E_MIG_T0" >&2
 	e2e_expect_vf "$dst" g1 yes
 	e2e_expect_pool "$dst" "1 0 1"
 	e2e_expect_pool "$src" "2 0 0"
