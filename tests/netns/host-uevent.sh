@@ -55,7 +55,7 @@ SOCK=$TMP/hostd.sock
 LOG=$TMP/hostd.log
 ctl() { "$VFOCTL" --socket "$SOCK" --timeout 5 "$@"; }
 # A counter from 'vfoctl --json status'.
-stat() { ctl --json status | tr -d ' \n' | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
+stat() { ctl --json status | tr -d ' \n' | grep -oE "\"$1\":[0-9]+" | head -1 | cut -d: -f2; }
 # until SECONDS CMD...: poll every 0.1 s.
 until_ok() {
 	n=$(($1 * 10))

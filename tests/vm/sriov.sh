@@ -19,7 +19,19 @@
 #      refusal changes nothing else;
 #   3. release: VLAN, spoofchk and trust back to their originals, the MAC
 #      scrubbed (the backend's policy: no trace of the tenant's address),
-#      the VF back on igbvf with no driver_override left, and the VF free.
+#      the VF back on igbvf with no driver_override left, and the VF free;
+#   4. device events, never a SIGHUP or `vfoctl rescan`: the guest has no
+#      udevd, so vfo-hostd follows the kernel's uevents (and says so);
+#      sriov_numvfs 0 then 2 written from outside, and a VF's driver
+#      unbound and bound, each reach `vfoctl vfs` within a bounded wait,
+#      and the operator's 0 is not undone;
+#   5. a reserved VF removed and re-created in one burst (numvfs 0 and 2
+#      in one command): the reservation is dropped, never carried over to
+#      the new device;
+#   6. igb unbound from the PF with a VF assigned (on vfio-pci): the VFs go,
+#      the assignment is dropped and logged; igb bound again: the PF is
+#      back with 0 VFs, vfo-hostd writes the pool's numvfs = 2 and lists
+#      both VFs free, and a new reservation gets one.
 #
 # Exit 0 pass, 1 fail, 77 skip (a missing prerequisite; a failure under
 # CI=true). Environment: VFO_HOSTD, VFOCTL (the binaries to test; default
@@ -31,7 +43,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 top_builddir=${top_builddir:-$(cd "$HERE/../.." && pwd)}
 HOSTD=${VFO_HOSTD:-$top_builddir/host-agent/vfo-hostd}
 VFOCTL=${VFOCTL:-$top_builddir/host-agent/vfoctl}
-LIMIT=${VFO_VM_TIMEOUT:-240}
+LIMIT=${VFO_VM_TIMEOUT:-480}
 BUILDDIR=${VFO_VM_BUILDDIR:-/tmp/vfo-vm-$(id -u)}
 # The pool's settings, chosen to differ from igb's defaults for a new VF
 # (spoofchk on, trust off, no VLAN) so that applying and restoring show.
@@ -40,6 +52,7 @@ VLAN=100
 QOS=3
 DOM=6f1c3b6e-8b4e-4a8e-9d7e-0c1b2a3d4e5f
 PAIR=net0
+DOM2=0b0e4a1c-2f7d-4c1e-9a55-7d6b2e1f0a99
 
 skip() {
 	if [ "${CI:-}" = true ]; then
@@ -96,7 +109,6 @@ mkdir -p "$OV/etc/vfo"
 state_dir = /run/vfo/state
 socket = /run/vfo/hostd.sock
 group = root
-udev = no
 log_level = debug
 EOF
 	grep -aq libvirt_uri "$HOSTD" && echo "libvirt_uri ="
@@ -193,8 +205,9 @@ VF0ADDR=$(sed -n 's/^virtfn0 \([^ ]*\) .*/\1/p' <<<"$OUT")
 VF0GROUP=$(sed -n 's/^virtfn0 .* group=\([0-9]*\).*/\1/p' <<<"$OUT")
 VF1ADDR=$(sed -n 's/^virtfn1 \([^ ]*\) .*/\1/p' <<<"$OUT")
 vm_log "VFs: $VF0ADDR (group $VF0GROUP), $VF1ADDR"
-# The inventory may lag the enabling by a rescan: ask until both show.
-g "$(ctl rescan) >/dev/null; i=0; while [ \$($(ctl vfs sriov0) | grep -c '0000:') -lt 2 ] && [ \$i -lt 50 ]; do usleep 200000; i=\$((i+1)); done; $(ctl vfs sriov0); $(ctl --json vfs sriov0)"
+# Taken in at start (scanned again after the write) or by the uevents
+# that follow; never by asking for a rescan.
+g "i=0; while [ \$($(ctl vfs sriov0) | grep -c '0000:') -lt 2 ] && [ \$i -lt 50 ]; do usleep 200000; i=\$((i+1)); done; $(ctl vfs sriov0); $(ctl --json vfs sriov0)"
 expect "vfoctl vfs lists VF0 ($VF0ADDR)" "$VF0ADDR"
 expect "vfoctl vfs lists VF1 ($VF1ADDR)" "$VF1ADDR"
 g "$IP -d link show $PF"
@@ -289,6 +302,119 @@ expect "igb: VF trusted, then not" "VF $VFI is trusted"
 # administrative MAC": igbvf then picks a random one on its next probe.
 expect "igb: scrub = zero MAC (admin MAC removed)" "remove administratively set MAC on VF $VFI"
 expect "igb: trust restored" "VF $VFI is not trusted"
+
+# ------------------------------------------------------------ 4. uevents, no rescan asked
+
+SYSPF=/sys/bus/pci/devices/$PFADDR
+# count_vfs: how many VFs `vfoctl vfs sriov0` lists.
+count_vfs="\$($(ctl vfs sriov0) | grep -c '^0000:')"
+# wait_until COND [TENTHS]: poll a guest shell condition, bounded.
+wait_until() { echo "i=0; until $1; do [ \$i -ge ${2:-150} ] && break; usleep 100000; i=\$((i+1)); done; echo waited=\$i/${2:-150}"; }
+# status_n KEY: a counter from `vfoctl --json status` (in $OUT).
+status_n() { tr -d ' \n' <<<"$OUT" | grep -oE "\"$1\":[0-9]+" | head -1 | cut -d: -f2; }
+
+g "cat /tmp/hostd.log"
+expect "device events: the kernel's uevents, no udevd in the guest" \
+	"no udevd \(/run/udev/control absent\): rescanning on the kernel's uevents"
+g "$(ctl --json status)"
+expect "status: udev_source kernel" '"udev_source": ?"kernel"'
+R0=$(status_n uevent_rescans)
+W0=$(status_n numvfs_writes)
+vm_log "uevent rescans so far: $R0, numvfs writes: $W0"
+
+g "echo 0 >$SYSPF/sriov_numvfs; $(wait_until "[ $count_vfs = 0 ]"); $(ctl vfs sriov0)" 40
+vm_log "numvfs 0 from outside: $(grep waited= <<<"$OUT")"
+expect_not "numvfs 0 from outside: vfoctl vfs lists no VF" "$VF0ADDR|$VF1ADDR"
+g "usleep 1500000; cat $SYSPF/sriov_numvfs"
+expect "the operator's 0 stands (a PF that stayed up is not re-enabled)" '^0$'
+g "echo 2 >$SYSPF/sriov_numvfs; $(wait_until "[ $count_vfs = 2 ]"); $(ctl vfs sriov0)" 40
+vm_log "numvfs 2 from outside: $(grep waited= <<<"$OUT")"
+expect "numvfs 2 from outside: VF0 listed" "^$VF0ADDR "
+expect "numvfs 2 from outside: VF1 listed" "^$VF1ADDR "
+# The VFs' driver is in the table's DRIVER column (6th).
+drv0="\$($(ctl vfs sriov0) | awk '\$1 == \"$VF0ADDR\" { print \$6 }')"
+g "$(wait_until "[ $drv0 = igbvf ]"); echo \"drv=$drv0\""
+expect "VF0 on igbvf again" "^drv=igbvf$"
+g "echo $VF0ADDR >/sys/bus/pci/drivers/igbvf/unbind; $(wait_until "[ $drv0 = - ]"); echo \"drv=$drv0\""
+vm_log "VF0 unbound: $(echo $OUT)"
+expect "driver unbind reaches vfoctl vfs" "^drv=-$"
+g "echo $VF0ADDR >/sys/bus/pci/drivers/igbvf/bind; $(wait_until "[ $drv0 = igbvf ]"); echo \"drv=$drv0\""
+vm_log "VF0 bound: $(echo $OUT)"
+expect "driver bind reaches vfoctl vfs" "^drv=igbvf$"
+g "$(ctl --json status)"
+R1=$(status_n uevent_rescans)
+vm_log "uevent rescans: $R0 -> $R1"
+[ "${R1:-0}" -gt "${R0:-0}" ] && ok "the changes came in by uevent rescans" ||
+	bad "no uevent rescan counted ($R0 -> $R1)"
+[ "$(status_n numvfs_writes)" = "$W0" ] && ok "vfo-hostd wrote no numvfs meanwhile" ||
+	bad "vfo-hostd wrote numvfs on a PF that stayed up"
+
+# ------------------------------------------------------------ 5. re-created VF
+
+# vfo-hostd is stopped while the VFs go and come back, so the kernel's
+# events wait in its socket and one scan sees the reserved VF present
+# again: only the "remove" event tells that it is a new device.
+g "$(ctl --mac $MAC reserve sriov0 $DOM2 $PAIR)"
+expect "reserve for the re-create test" "$VF0ADDR|$VF1ADDR"
+RVF=$(grep -oE "$VF0ADDR|$VF1ADDR" <<<"$OUT" | head -1)
+g "$(ctl --json status)"
+R0=$(status_n uevent_rescans)
+g "p=\$(pidof vfo-hostd); kill -STOP \$p; echo 0 >$SYSPF/sriov_numvfs; echo 2 >$SYSPF/sriov_numvfs; ls -d $SYSPF/virtfn*; kill -CONT \$p; $(wait_until "! $(ctl vfs sriov0) | grep -q $DOM2"); $(ctl vfs sriov0)" 40
+vm_log "numvfs 0 and 2 while vfo-hostd was stopped, $RVF reserved: $(echo $OUT | head -c 300)"
+expect "the VFs were back before vfo-hostd looked" "virtfn1"
+expect_not "the reservation on the removed VF is dropped" "$DOM2"
+expect "VF0 listed, free" "^$VF0ADDR .* free"
+expect "VF1 listed, free" "^$VF1ADDR .* free"
+g "grep -E 'VF $RVF of $DOM2/$PAIR .*dropped' /tmp/hostd.log"
+expect "the drop is logged as a re-created VF" \
+	"reserved VF $RVF of $DOM2/$PAIR \(pool sriov0\) dropped: it was removed and re-created since the last scan"
+g "usleep 1000000; $(ctl --json status)"
+vm_log "uevent rescans: $R0 -> $(status_n uevent_rescans), recreated $(status_n recreated)"
+[ "$(status_n uevent_rescans)" = $((R0 + 1)) ] && ok "the whole burst was one rescan" ||
+	bad "the burst took $(($(status_n uevent_rescans) - R0)) rescans, not 1"
+[ "$(status_n recreated)" = 1 ] && ok "status counts one re-created VF" ||
+	bad "status: recreated = $(status_n recreated), expected 1"
+
+# ------------------------------------------------------------ 6. PF driver unbound, bound
+
+g "$(ctl --mac $MAC reserve sriov0 $DOM $PAIR) && $(ctl assign $DOM $PAIR) >/dev/null && $(ctl vfs sriov0)" 90
+expect "assigned again before the PF goes" "assigned +$DOM"
+AVF=$(awk -v d="$DOM" '/^0000:/ && $0 ~ d { print $1 }' <<<"$OUT" | head -1)
+g "basename \$(readlink /sys/bus/pci/devices/$AVF/driver)"
+expect "the assigned VF is on vfio-pci" '^vfio-pci$'
+g "echo $PFADDR >/sys/bus/pci/drivers/igb/unbind; $(wait_until "[ $count_vfs = 0 ]" 300); ls $SYSPF/driver >/dev/null 2>&1 && echo bound || echo unbound; cat $SYSPF/sriov_numvfs; $(ctl vfs sriov0)" 60
+vm_log "igb unbound from $PFADDR: $(echo $OUT | head -c 300)"
+expect "PF unbound" '^unbound$'
+expect_not "no VF listed without the PF's driver" "$VF0ADDR|$VF1ADDR"
+expect_not "the assignment is gone (not kept on a VF that vanished)" "$DOM"
+g "grep -E 'VF $AVF of $DOM/$PAIR .*dropped' /tmp/hostd.log"
+expect "the dropped assignment is logged" "assigned VF $AVF of $DOM/$PAIR \(pool sriov0\) dropped: the VF vanished"
+g "cat $SYSPF/sriov_numvfs"
+expect "nothing written to a PF without a driver" '^0$'
+
+g "echo $PFADDR >/sys/bus/pci/drivers/igb/bind; $(wait_until "[ $count_vfs = 2 ]" 300); cat $SYSPF/sriov_numvfs; ls /sys/class/net; $(ctl vfs sriov0)" 60
+vm_log "igb bound to $PFADDR again: $(echo $OUT | head -c 400)"
+expect "numvfs = 2 written again by vfo-hostd" '^2$'
+expect "the PF's netdev is $PF again" "(^| )$PF( |$)"
+expect "VF0 inventoried again, free" "^$VF0ADDR .* free"
+expect "VF1 inventoried again, free" "^$VF1ADDR .* free"
+expect_not "no owner carried over" "$DOM"
+g "grep -E 'sriov_numvfs|rescan \(' /tmp/hostd.log"
+vm_log "vfo-hostd on numvfs and rescans:"
+sed 's/^/    | /' <<<"$OUT" >&2
+expect "the re-enable is logged" "PF $PFADDR \($PF\): sriov_numvfs 0 -> 2 \(pool sriov0; the PF came up\)"
+expect_not "nothing was rescanned on request or SIGHUP" 'rescan \((request|SIGHUP)\)'
+g "$(ctl --json status)"
+vm_log "status: uevent_rescans $(status_n uevent_rescans), udev_events $(status_n udev_events), numvfs_writes $(status_n numvfs_writes), dropped $(status_n dropped), recreated $(status_n recreated)"
+[ "$(status_n numvfs_writes)" = $((W0 + 1)) ] && ok "one numvfs write for the rebind" ||
+	bad "numvfs writes: $W0 -> $(status_n numvfs_writes), expected one more"
+g "$(ctl reserve sriov0 $DOM $PAIR)"
+expect "a new reservation gets a re-created VF" "$VF0ADDR|$VF1ADDR"
+g "cat /tmp/hostd.log"
+expect_not "still no errors in vfo-hostd's log" ": (err|crit|alert|emerg): "
+g "dmesg | grep -iE 'igb|vfio|sriov|VF' | tail -n 20"
+vm_log "guest kernel since the rebind:"
+sed 's/^/    | /' <<<"$OUT" >&2
 
 [ "$FAILS" = 0 ] || vm_fail "$FAILS check(s) failed"
 vm_pass
