@@ -344,6 +344,7 @@ static int attach_pair(struct vfo_dom *d, size_t pair)
 	if (r >= 0)
 		r = vfo_hostd_vf_prepare(h, &o, &xml);
 	if (r >= 0 && !present) {
+		vfo_info(COMP, "%s: plugging VF %s for %s", d->meta.name, vf->addr, p->id);
 		r = vfo_virt_attach(O(h)->virt, d->uuid, xml);
 		if (r < 0)
 			vfo_err(COMP, "%s: attaching the VF of %s failed: %s", d->meta.name, p->id,
@@ -408,7 +409,6 @@ static void detach_now(struct vfo_dom *d)
 	d->detach_at = 0;
 	for (size_t i = 0; i < d->meta.n_pairs; i++) {
 		if (!d->release_on_removal[i] || d->meta.pairs[i].vf_kind == VFO_META_VF_NONE)
-		vfo_info(COMP, "%s: plugging VF %s for %s", d->meta.name, vf->addr, p->id);
 			continue;
 		if (vfo_virt_detach_alias(O(d->h)->virt, d->uuid, d->meta.pairs[i].vf_alias) < 0)
 			vfo_err(COMP, "%s: detaching %s failed: %s", d->meta.name,
@@ -543,6 +543,7 @@ static void do_detach(struct vfo_dom *d, size_t pair)
 		mig_feed(d, VFO_MIG_IN_DEVICE_REMOVED, NULL, alias, NULL);
 		return;
 	}
+	vfo_info(COMP, "%s: unplugging %s", d->meta.name, alias);
 	r = vfo_virt_detach_alias(O(d->h)->virt, d->uuid, alias);
 	if (r < 0) {
 		vfo_err(COMP, "%s: detaching %s failed: %s", d->meta.name, alias,
@@ -606,7 +607,6 @@ static void mig_done(struct vfo_dom *d)
 	else
 		vfo_err(COMP, "%s: migration failed (%s); %s", d->meta.name, m->error,
 			m->incoming ? "the domain runs on its standby" :
-	vfo_info(COMP, "%s: unplugging %s", d->meta.name, alias);
 				      "the domain stays here with its VF back");
 	/* The "done"/"failed" event went out with the step that got there. */
 	if (!m->incoming && m->state == VFO_MIG_DONE) {
@@ -807,6 +807,7 @@ static void on_lifecycle(void *opaque, const char *uuid, const char *name, enum 
 		}
 		if (!d || d->mig)
 			return;
+		vfo_info(COMP, "%s: resumed here after a migration", d->meta.name);
 		d->active = true;
 		gchan_try_open(d);
 		if (emulated_pairs(d)) {
@@ -991,7 +992,6 @@ static void on_tick(struct vfo_loop *l, int id, void *opaque)
 			retry_one(d);
 		if (d->detach_at && vfo_now_ms() >= d->detach_at) {
 			vfo_warn(COMP, "%s: no answer to vf-leaving in time; unplugging anyway",
-		vfo_info(COMP, "%s: resumed here after a migration", d->meta.name);
 				 d->meta.name);
 			detach_now(d);
 		}
