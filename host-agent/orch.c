@@ -280,20 +280,44 @@ static bool pair_drained(struct vfo_hostd *h, const struct vfo_meta_pair *p)
 	return false;
 }
 
-/* Is the VF interface of pair present in the live XML? 1/0, -errno. */
-static int vf_present(struct vfo_dom *d, size_t pair)
+/* Read pair's VF (hostdev or emulated, its PCI address) from the live XML
+ * into p: 1 present, 0 absent, -errno. */
+static int vf_read(struct vfo_dom *d, struct vfo_meta_pair *p)
 {
-	struct vfo_meta m;
 	char *xml = NULL;
 	int r = vfo_virt_domain_xml(O(d->h)->virt, d->uuid, &xml);
 
 	if (r < 0)
 		return r;
-	r = vfo_meta_parse(xml, strlen(xml), &m, NULL, 0);
+	r = vfo_meta_pair_vf(xml, strlen(xml), p);
 	free(xml);
-	if (r < 0)
-		return r;
-	return m.pairs[pair].vf_kind != VFO_META_VF_NONE;
+	return r;
+}
+
+/* Is the VF interface of pair present in the live XML? 1/0, -errno. */
+static int vf_present(struct vfo_dom *d, size_t pair)
+{
+	struct vfo_meta_pair p = d->meta.pairs[pair];
+
+	return vf_read(d, &p);
+}
+
+/* After a plug: what the domain has for pair now, as its live XML says,
+ * so that a hostdev VF is known as one. Should the XML not be readable,
+ * the plug succeeded all the same: the pool's backend says what it was. */
+static void vf_plugged(struct vfo_dom *d, size_t pair)
+{
+	struct vfo_meta_pair *p = &d->meta.pairs[pair];
+	const struct vfo_hostd_pool_cfg *pc;
+	int r = vf_read(d, p);
+
+	if (r >= 0)
+		return;
+	pc = vfo_hostd_config_pool(d->h->cfg, p->pool);
+	vfo_warn(COMP, "%s: cannot read back the VF of %s (%s); taking the plug's word for it",
+		 d->meta.name, p->id, strerror(-r));
+	p->vf_kind = pc && pc->backend == VFO_HOSTD_BACKEND_EMULATED ? VFO_META_VF_BRIDGE :
+								       VFO_META_VF_HOSTDEV;
 }
 
 /*
@@ -356,6 +380,7 @@ static int attach_pair(struct vfo_dom *d, size_t pair)
 			vfo_hostd_release(h, d->uuid, p->id);
 		return r;
 	}
+	vf_plugged(d, pair);
 	vfo_info(COMP, "%s: VF %s for %s", d->meta.name, present ? "accounted" : "plugged", p->id);
 	return 0;
 }
@@ -432,13 +457,11 @@ static void ensure_vfs(struct vfo_dom *d)
 		if (d->meta.pairs[i].vf_kind != VFO_META_VF_NONE &&
 		    vfo_pools_lookup_owner(d->h->pools, &o) >= 0)
 			continue;
-		r = attach_pair(d, i);
-		if (r == -ENOSPC) {
+		r = attach_pair(d, i); /* the pair's VF fields follow the live XML */
+		if (r == -ENOSPC)
 			degraded = true;
-		} else if (r == 0) {
-			d->meta.pairs[i].vf_kind = VFO_META_VF_BRIDGE; /* present */
+		else if (r == 0)
 			tell_guest(d, VFO_GCHAN_VF_ARRIVING, i);
-		}
 	}
 	if (degraded != d->degraded) {
 		d->degraded = degraded;
