@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fdb.h"
 #include "gchan.h"
 #include "hostd.h"
 #include "log.h"
@@ -21,10 +23,15 @@
 /*
  * After a migration QEMU announces the guest's MACs from every emulated
  * NIC it has (RARP rounds 50, 150, 250 and 350 ms apart with QEMU's
- * default announce parameters: the last one 800 ms after the switch-over).
- * A stand-in VF (the emulated backend) plugged during those rounds takes
- * part in them, and the bridge then sends the guest's traffic to a NIC
- * the guest does not use yet. A real VF is no QEMU NIC: no wait there.
+ * default announce parameters: the last one 800 ms after the switch-over,
+ * which comes a few ms before RESUMED). A stand-in VF (the emulated
+ * backend) plugged during those rounds takes part in them, and the bridge
+ * then sends the guest's traffic to a NIC the guest does not use yet
+ * (measured: up to 170 ms at a time, until the guest's own announcement
+ * through the standby wins it back). So for this long after RESUMED the
+ * guest's MAC is pinned to its standby's port (fdb.h) while the stand-in
+ * is plugged at once; where it cannot be pinned, the plug waits this long
+ * instead. A real VF is no QEMU NIC: neither is needed there.
  */
 #define EMULATED_ANNOUNCE_MS 850
 /* The all-zero UUID owns nothing real: drained VFs are held in its name. */
@@ -50,6 +57,9 @@ struct vfo_dom {
 	bool degraded; /* wants a VF, none was free */
 	bool release_on_removal[VFO_META_MAX_PAIRS];
 	int64_t arrive_at; /* monotonic ms: start the incoming side then */
+	int64_t unpin_at; /* monotonic ms: hand the pinned MACs back to learning */
+	char pinned[VFO_META_MAX_PAIRS][IF_NAMESIZE]; /* standby tap pinned, "" */
+	bool arriving_pending[VFO_META_MAX_PAIRS]; /* vf-arriving once the agent answers */
 	int64_t detach_at; /* monotonic ms: unplug the VFs to release now */
 	bool steered; /* operator moved the traffic to the standby, VFs kept */
 	struct vfo_mig *mig;
@@ -67,6 +77,7 @@ struct vfo_orch {
 	struct vfo_mig_cfg cfg;
 	int tick;
 	bool tick_on;
+	int due; /* one-shot, at the earliest arrive_at / unpin_at */
 	char worker_exe[PATH_MAX]; /* vfo-virt-helper, run per migration */
 	json_object *saved; /* migrations etc. loaded at start, until libvirt connects */
 	json_object *drained; /* array of pool names / PFs */
@@ -117,8 +128,11 @@ static void worker_stop_watch(struct vfo_dom *d)
 	vfo_close(&d->worker.fd);
 }
 
+static void unpin_standbys(struct vfo_dom *d);
+
 static void dom_free(struct vfo_dom *d)
 {
+	unpin_standbys(d);
 	gchan_drop(d);
 	worker_stop_watch(d);
 	free(d->mig);
@@ -145,7 +159,7 @@ static bool wants_vf(const struct vfo_dom *d)
 static bool needs_tick(struct vfo_hostd *h)
 {
 	for (struct vfo_dom *d = O(h)->doms; d; d = d->next) {
-		if (d->mig || d->arrive_at || d->detach_at || wants_vf(d) ||
+		if (d->mig || d->detach_at || wants_vf(d) ||
 		    (d->active && d->meta.channel_path[0] && (!d->gchan || d->gchan_closed)))
 			return true;
 	}
@@ -166,6 +180,8 @@ static void tick_update(struct vfo_hostd *h)
 static void mig_feed(struct vfo_dom *d, enum vfo_mig_input_type t, const char *pair,
 		     const char *alias, const char *error);
 
+static void flush_arriving(struct vfo_dom *d);
+
 static void on_gchan_ready(void *opaque, struct vfo_gchan *g)
 {
 	struct vfo_dom *d = opaque;
@@ -173,6 +189,7 @@ static void on_gchan_ready(void *opaque, struct vfo_gchan *g)
 	dom_event(d, "guest-agent", "present", NULL);
 	if (d->mig)
 		d->mig->agent = true;
+	flush_arriving(d);
 }
 
 static const struct vfo_meta_pair *pair_by_mac(struct vfo_dom *d, const char *mac, int *idx)
@@ -256,9 +273,32 @@ static bool agent_present(struct vfo_dom *d)
 	return d->gchan && !d->gchan_closed && vfo_gchan_agent(d->gchan);
 }
 
+/*
+ * "vf-arriving" lets the guest prefer the new VF after a short hold-down.
+ * It is held back while the guest cannot hear it (after a migration the
+ * agent answers on its new channel only once the guest runs there, often
+ * after the VF was plugged) and while the guest's MAC is pinned to its
+ * standby (fdb.h): a guest that moved to the VF then would not be reached
+ * there, and without the hint it holds the new VF down long enough.
+ */
+static void flush_arriving(struct vfo_dom *d)
+{
+	if (!agent_present(d) || d->unpin_at)
+		return;
+	for (size_t i = 0; i < d->meta.n_pairs; i++) {
+		if (d->arriving_pending[i] && d->meta.pairs[i].vf_kind != VFO_META_VF_NONE)
+			vfo_gchan_send(d->gchan, VFO_GCHAN_VF_ARRIVING, d->meta.pairs[i].mac);
+		d->arriving_pending[i] = false;
+	}
+}
+
+/* Anything said about a pair supersedes a "vf-arriving" still held. */
 static void tell_guest(struct vfo_dom *d, enum vfo_gchan_cmd cmd, size_t pair)
 {
-	if (agent_present(d))
+	d->arriving_pending[pair] = cmd == VFO_GCHAN_VF_ARRIVING;
+	if (cmd == VFO_GCHAN_VF_ARRIVING)
+		flush_arriving(d);
+	else if (agent_present(d))
 		vfo_gchan_send(d->gchan, cmd, d->meta.pairs[pair].mac);
 }
 
@@ -592,6 +632,7 @@ static void exec_action(struct vfo_dom *d, const struct vfo_mig_action *a)
 {
 	switch (a->type) {
 	case VFO_MIG_ACT_SEND_LEAVING:
+		d->arriving_pending[a->pair] = false;
 		if (!agent_present(d) ||
 		    vfo_gchan_send(d->gchan, VFO_GCHAN_VF_LEAVING, d->meta.pairs[a->pair].mac) < 0)
 			mig_feed(d, VFO_MIG_IN_AGENT_GONE, NULL, NULL, NULL);
@@ -781,16 +822,136 @@ static void arrive(struct vfo_dom *d)
 		mig_feed(d, VFO_MIG_IN_ARRIVED, NULL, NULL, NULL);
 }
 
+/* The pool of pair if it is an emulated one, else NULL. */
+static const struct vfo_hostd_pool_cfg *emulated_pool(struct vfo_dom *d, size_t pair)
+{
+	const struct vfo_hostd_pool_cfg *pc =
+		vfo_hostd_config_pool(d->h->cfg, d->meta.pairs[pair].pool);
+
+	return pc && pc->backend == VFO_HOSTD_BACKEND_EMULATED ? pc : NULL;
+}
+
 static bool emulated_pairs(struct vfo_dom *d)
 {
 	for (size_t i = 0; i < d->meta.n_pairs; i++) {
-		const struct vfo_hostd_pool_cfg *pc =
-			vfo_hostd_config_pool(d->h->cfg, d->meta.pairs[i].pool);
-
-		if (pc && pc->backend == VFO_HOSTD_BACKEND_EMULATED)
+		if (emulated_pool(d, i))
 			return true;
 	}
 	return false;
+}
+
+/* ---- the guest's MAC pinned to its standby (fdb.h) ---------------------------- */
+
+static void due_update(struct vfo_hostd *h)
+{
+	int64_t next = 0, now = vfo_now_ms();
+
+	for (struct vfo_dom *d = O(h)->doms; d; d = d->next) {
+		if (d->arrive_at && (!next || d->arrive_at < next))
+			next = d->arrive_at;
+		if (d->unpin_at && (!next || d->unpin_at < next))
+			next = d->unpin_at;
+	}
+	vfo_loop_update_timer(h->loop, O(h)->due, next ? (int)(next > now ? next - now : 1) : -1);
+}
+
+/*
+ * Hand each pinned MAC back to the bridge's learning. A pin left behind
+ * would keep the guest's traffic on its standby once the guest moved to
+ * the VF, so a failure is retried until it succeeds.
+ */
+static void unpin_standbys(struct vfo_dom *d)
+{
+	bool again = false;
+
+	for (size_t i = 0; i < VFO_META_MAX_PAIRS; i++) {
+		int r;
+
+		if (!d->pinned[i][0])
+			continue;
+		r = vfo_fdb_unpin(d->pinned[i], d->meta.pairs[i].mac);
+		if (r < 0) {
+			vfo_err(COMP, "%s: unpinning %s from %s failed: %s; retrying", d->meta.name,
+				d->meta.pairs[i].mac, d->pinned[i], strerror(-r));
+			again = true;
+			continue;
+		}
+		d->pinned[i][0] = '\0';
+	}
+	d->unpin_at = again ? vfo_now_ms() + TICK_MS : 0;
+	flush_arriving(d);
+}
+
+/*
+ * Pin each emulated pair's MAC to its standby's tap for QEMU's announcement
+ * rounds, so its stand-in VF can be plugged at once. 0 when every emulated
+ * pair is pinned; -errno when one cannot be (nothing stays pinned then):
+ * its standby is not on the pool's bridge, or the bridge refused.
+ */
+static int pin_standbys(struct vfo_dom *d)
+{
+	char *xml = NULL, dev[IF_NAMESIZE], br[IF_NAMESIZE];
+	int r = vfo_virt_domain_xml(O(d->h)->virt, d->uuid, &xml);
+
+	for (size_t i = 0; r == 0 && i < d->meta.n_pairs; i++) {
+		const struct vfo_meta_pair *p = &d->meta.pairs[i];
+		const struct vfo_hostd_pool_cfg *pc = emulated_pool(d, i);
+
+		if (!pc)
+			continue;
+		r = vfo_meta_standby_port(xml, strlen(xml), p->standby, dev, sizeof(dev), br,
+					  sizeof(br));
+		/* The stand-in joins the pool's bridge: only a pin there helps. */
+		if (r == 0 && strcmp(br, pc->bridge))
+			r = -EXDEV;
+		if (r == 0)
+			r = vfo_fdb_pin(dev, p->mac);
+		if (r == 0)
+			snprintf(d->pinned[i], sizeof(d->pinned[i]), "%s", dev);
+	}
+	free(xml);
+	if (r < 0) {
+		vfo_notice(COMP,
+			   "%s: cannot pin the guest's MAC to its standby (%s): the VF is "
+			   "plugged after QEMU's announcements",
+			   d->meta.name, strerror(-r));
+		unpin_standbys(d);
+		return r;
+	}
+	vfo_info(COMP, "%s: MAC pinned to the standby for QEMU's announcements", d->meta.name);
+	d->unpin_at = vfo_now_ms() + EMULATED_ANNOUNCE_MS;
+	return 0;
+}
+
+/* A pin outlives a vfo-hostd killed while it held: drop any such on the
+ * standby's port of a domain found running (a learnt entry there is
+ * dropped too, and relearnt from the guest's next frame). */
+static void unpin_leftovers(struct vfo_dom *d, const char *xml)
+{
+	char dev[IF_NAMESIZE], br[IF_NAMESIZE];
+
+	for (size_t i = 0; i < d->meta.n_pairs; i++) {
+		if (d->pinned[i][0] || !emulated_pool(d, i) ||
+		    vfo_meta_standby_port(xml, strlen(xml), d->meta.pairs[i].standby, dev,
+					  sizeof(dev), br, sizeof(br)) < 0)
+			continue;
+		vfo_fdb_unpin(dev, d->meta.pairs[i].mac);
+	}
+}
+
+static void on_due(struct vfo_loop *l, int id, void *opaque)
+{
+	struct vfo_hostd *h = opaque;
+	struct vfo_dom *next;
+
+	for (struct vfo_dom *d = O(h)->doms; d; d = next) {
+		next = d->next;
+		if (d->unpin_at && vfo_now_ms() >= d->unpin_at)
+			unpin_standbys(d);
+		if (d->arrive_at && vfo_now_ms() >= d->arrive_at)
+			arrive(d);
+	}
+	due_update(h);
 }
 
 static void domain_gone(struct vfo_dom *d, const char *why)
@@ -833,14 +994,13 @@ static void on_lifecycle(void *opaque, const char *uuid, const char *name, enum 
 		vfo_info(COMP, "%s: resumed here after a migration", d->meta.name);
 		d->active = true;
 		gchan_try_open(d);
-		if (emulated_pairs(d)) {
-			/* Let QEMU's announcement rounds pass first (see
-			 * EMULATED_ANNOUNCE_MS); the tick starts it. */
+		/* A stand-in VF must not take part in QEMU's announcements
+		 * (EMULATED_ANNOUNCE_MS): pin, or else wait for them to end. */
+		if (emulated_pairs(d) && pin_standbys(d) < 0)
 			d->arrive_at = vfo_now_ms() + EMULATED_ANNOUNCE_MS;
-			tick_update(h);
-			break;
-		}
-		arrive(d);
+		else
+			arrive(d);
+		due_update(h);
 		break;
 	case VFO_VIRT_STOPPED_MIGRATED:
 		if (!d)
@@ -899,7 +1059,10 @@ static void on_device_removal_failed(void *opaque, const char *uuid, const char 
 
 static void adopt_running(void *opaque, const char *uuid, const char *name, const char *xml)
 {
-	follow(opaque, uuid, xml);
+	struct vfo_dom *d = follow(opaque, uuid, xml);
+
+	if (d)
+		unpin_leftovers(d, xml);
 }
 
 /* After a restart: take up each saved migration where it stood, with what
@@ -1009,8 +1172,6 @@ static void on_tick(struct vfo_loop *l, int id, void *opaque)
 		next = d->next;
 		if (d->active)
 			gchan_try_open(d);
-		if (d->arrive_at && vfo_now_ms() >= d->arrive_at)
-			arrive(d);
 		if (wants_vf(d) && free_vf_for(d))
 			retry_one(d);
 		if (d->detach_at && vfo_now_ms() >= d->detach_at) {
@@ -1322,15 +1483,21 @@ int vfo_orch_init(struct vfo_hostd *h)
 	if (r < 0)
 		goto err;
 	o->tick = r;
+	r = vfo_loop_add_timer(h->loop, "orch-due", -1, VFO_TIMER_ONESHOT, on_due, h, NULL);
+	if (r < 0)
+		goto err_tick;
+	o->due = r;
 	if (!h->cfg->libvirt_uri[0]) {
 		vfo_notice(COMP, "libvirt_uri is empty: not following libvirt");
 		return 0;
 	}
 	r = vfo_virt_new(&o->virt, h->loop, h->cfg->libvirt_uri, &virt_ops, h);
 	if (r < 0)
-		goto err_tick;
+		goto err_due;
 	return 0;
 
+err_due:
+	vfo_loop_remove_timer(h->loop, o->due);
 err_tick:
 	vfo_loop_remove_timer(h->loop, o->tick);
 err:
@@ -1355,6 +1522,7 @@ void vfo_orch_fini(struct vfo_hostd *h)
 	}
 	vfo_virt_free(o->virt);
 	vfo_loop_remove_timer(h->loop, o->tick);
+	vfo_loop_remove_timer(h->loop, o->due);
 	json_object_put(o->saved);
 	json_object_put(o->drained);
 	free(o);

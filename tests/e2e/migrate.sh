@@ -6,7 +6,10 @@
 # marked from the agents' migration steps). Asserts the end state in both
 # agents, the domain XML, the guest's bond and the probe loss: none at the
 # unplug (the guest moved to its standby before the VF went) and none at
-# the replug (the new VF is preferred only once its link is steady).
+# the replug (the new VF is preferred only once its link is steady). The
+# stand-in VF is plugged at once on the destination while the guest's MAC
+# is pinned to its standby's port for QEMU's announcements: the pin must
+# have been made and removed, and none may be left on either bridge.
 . "$(dirname "$0")/lib.sh"
 
 e2e_init
@@ -22,7 +25,7 @@ sleep 2
 
 # One migration: SRC DST PREFIX.
 leg() {
-	local src=$1 dst=$2 p=$3 n
+	local src=$1 dst=$2 p=$3 n t
 	n=$(e2e_active_count g1)
 	e2e_migrate "$src" "$dst" "$p" --mig-timeout 90
 	[ "$E2E_MIG_RC" = 0 ] || e2e_die "$p: vfoctl migrate exited $E2E_MIG_RC"
@@ -38,12 +41,27 @@ leg() {
 	e2e_expect_pool "$src" "2 0 0"
 	e2e_expect_mode "$dst" g1 vf
 	[ -z "$(e2e_dom_field "$src" g1 mode)" ] || e2e_die "host$src still follows g1"
+	t=$(e2e_trace_time "$E2E_DIR/host$dst.fdb" "^[0-9.]* 52:54:00:77:00:10 .*sticky" \
+		"$E2E_MIG_T0")
+	[ -n "$t" ] || e2e_die "$p: the MAC was not pinned on host$dst"
+	[ -n "$(e2e_trace_time "$E2E_DIR/host$dst.fdb" "Deleted 52:54:00:77:00:10 .*sticky" "$t")" ] ||
+		e2e_die "$p: the pin on host$dst was not removed"
+}
+
+# No pin left on either bridge.
+no_pins() {
+	local h left
+	for h in A B; do
+		left=$(ip netns exec "$(e2e_ns "$h")" bridge fdb show br "$E2E_BR" | grep sticky || true)
+		[ -z "$left" ] || e2e_die "host$h: a pinned FDB entry is left: $left"
+	done
 }
 
 leg A B AB
 sleep 1
 leg B A BA
 sleep 1
+no_pins
 e2e_probe_stop
 echo "$E2E_PROBE_JSON"
 for p in AB BA; do
