@@ -33,16 +33,22 @@
 #      back with 0 VFs, vfo-hostd writes the pool's numvfs = 2 and lists
 #      both VFs free, and a new reservation gets one.
 #
+# With VFO_SRIOV_UDEV=1 (sriov-udev.sh) the guest runs systemd-udevd: the
+# NICs get udev's names (the pool names the PF by it), vfo-hostd follows
+# udevd's events instead, and in step 6 the PF comes back as ethN and is
+# only the configured PF once udev has renamed it.
+#
 # Exit 0 pass, 1 fail, 77 skip (a missing prerequisite; a failure under
 # CI=true). Environment: VFO_HOSTD, VFOCTL (the binaries to test; default
-# the build tree), VFO_VM_BUILDDIR (caches: QEMU prefix, initramfs), and
-# lib.sh's VFO_VM_KEEP / VFO_VM_TIMEOUT.
+# the build tree), VFO_VM_BUILDDIR (caches: QEMU prefix, initramfs),
+# VFO_SRIOV_UDEV, and lib.sh's VFO_VM_KEEP / VFO_VM_TIMEOUT.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 top_builddir=${top_builddir:-$(cd "$HERE/../.." && pwd)}
 HOSTD=${VFO_HOSTD:-$top_builddir/host-agent/vfo-hostd}
 VFOCTL=${VFOCTL:-$top_builddir/host-agent/vfoctl}
+UDEVD=${VFO_SRIOV_UDEV:-0}
 LIMIT=${VFO_VM_TIMEOUT:-480}
 BUILDDIR=${VFO_VM_BUILDDIR:-/tmp/vfo-vm-$(id -u)}
 # The pool's settings, chosen to differ from igb's defaults for a new VF
@@ -69,6 +75,8 @@ for b in "$HOSTD" "$VFOCTL"; do
 done
 [ -x /usr/sbin/ip ] && /usr/sbin/ip -V 2>/dev/null | grep -q iproute2 ||
 	skip "no iproute2 /usr/sbin/ip"
+[ "$UDEVD" = 0 ] || { command -v udevadm >/dev/null && [ -x /lib/systemd/systemd-udevd ]; } ||
+	skip "no udev for the guest (apt-get install udev)"
 
 # The QEMU with igb: cached after the first run.
 T_FETCH=$(date +%s.%N)
@@ -89,13 +97,13 @@ export QEMU_MODULE_DIR=$QPREFIX/usr/lib/x86_64-linux-gnu/qemu
 
 # One budget for the whole test: what the fetch took comes off the VM's.
 LIMIT=$(awk -v l="$LIMIT" -v f="$FETCH_S" 'BEGIN { x = int(l - f); print x < 120 ? 120 : x }')
-vm_init sriov "$LIMIT"
+vm_init "$([ "$UDEVD" = 1 ] && echo sriov-udev || echo sriov)" "$LIMIT"
 vm_log "QEMU $("$VFO_QEMU" --version | head -1 | awk '{ print $4 }') from $QPREFIX (fetch ${FETCH_S}s)"
 
 # ------------------------------------------------------------ boot
 
 IMG=$("$HERE/mkinitramfs.sh" -c "$VM_BUILDDIR/cache" -k "$VM_KVER" \
-	-m igb -m igbvf -m vfio-pci -m vfio_iommu_type1 \
+	$([ "$UDEVD" = 1 ] && echo -u) -m igb -m igbvf -m vfio-pci -m vfio_iommu_type1 \
 	"$HOSTD:/usr/sbin/vfo-hostd" "$VFOCTL:/usr/bin/vfoctl" /usr/sbin/ip:/usr/sbin/ip) ||
 	vm_fail "mkinitramfs failed"
 
@@ -314,10 +322,16 @@ wait_until() { echo "i=0; until $1; do [ \$i -ge ${2:-150} ] && break; usleep 10
 status_n() { tr -d ' \n' <<<"$OUT" | grep -oE "\"$1\":[0-9]+" | head -1 | cut -d: -f2; }
 
 g "cat /tmp/hostd.log"
-expect "device events: the kernel's uevents, no udevd in the guest" \
-	"no udevd \(/run/udev/control absent\): rescanning on the kernel's uevents"
-g "$(ctl --json status)"
-expect "status: udev_source kernel" '"udev_source": ?"kernel"'
+if [ "$UDEVD" = 1 ]; then
+	expect "device events: udevd's" "rescanning on udev's device events"
+	g "$(ctl --json status)"
+	expect "status: udev_source udev" '"udev_source": ?"udev"'
+else
+	expect "device events: the kernel's uevents, no udevd in the guest" \
+		"no udevd \(/run/udev/control absent\): rescanning on the kernel's uevents"
+	g "$(ctl --json status)"
+	expect "status: udev_source kernel" '"udev_source": ?"kernel"'
+fi
 R0=$(status_n uevent_rescans)
 W0=$(status_n numvfs_writes)
 vm_log "uevent rescans so far: $R0, numvfs writes: $W0"
