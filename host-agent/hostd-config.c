@@ -282,6 +282,15 @@ static bool ranges_overlap(const struct vfo_pf_range *a, const struct vfo_pf_ran
 	return a->first <= b->last && b->first <= a->last;
 }
 
+/* Two pools sharing a PF with different counts would each want their own
+ * sriov_numvfs written to it. */
+static bool numvfs_conflict(const struct vfo_hostd_pool_cfg *x, const struct vfo_hostd_pool_cfg *y,
+			    const struct vfo_pf_range *rx, const struct vfo_pf_range *ry)
+{
+	return !strcmp(rx->pf, ry->pf) && x->numvfs >= 0 && y->numvfs >= 0 &&
+	       x->numvfs != y->numvfs;
+}
+
 /* Two pools owning one VF would hand it out twice: refuse the file. */
 static int check_overlaps(const struct vfo_hostd_cfg *c, vfo_config_error_fn on_error, void *opaque)
 {
@@ -291,15 +300,23 @@ static int check_overlaps(const struct vfo_hostd_cfg *c, vfo_config_error_fn on_
 		for (size_t j = i + 1; j < c->n_pools; j++)
 			for (size_t a = 0; a < c->pools[i].n_pfs; a++)
 				for (size_t b = 0; b < c->pools[j].n_pfs; b++) {
-					const struct vfo_pf_range *ra = &c->pools[i].pfs[a];
-					const struct vfo_pf_range *rb = &c->pools[j].pfs[b];
+					const struct vfo_hostd_pool_cfg *x = &c->pools[i];
+					const struct vfo_hostd_pool_cfg *y = &c->pools[j];
+					const struct vfo_pf_range *ra = &x->pfs[a];
+					const struct vfo_pf_range *rb = &y->pfs[b];
 
-					if (!ranges_overlap(ra, rb))
-						continue;
-					emit(on_error, opaque,
-					     "%s: pools '%s' and '%s' both claim VFs of PF '%s'",
-					     c->path, c->pools[i].name, c->pools[j].name, ra->pf);
-					bad = -EINVAL;
+					if (ranges_overlap(ra, rb)) {
+						emit(on_error, opaque,
+						     "%s: pools '%s' and '%s' both claim VFs of PF '%s'",
+						     c->path, x->name, y->name, ra->pf);
+						bad = -EINVAL;
+					} else if (numvfs_conflict(x, y, ra, rb)) {
+						emit(on_error, opaque,
+						     "%s: pools '%s' and '%s' share PF '%s' but want numvfs %d and %d",
+						     c->path, x->name, y->name, ra->pf, x->numvfs,
+						     y->numvfs);
+						bad = -EINVAL;
+					}
 				}
 	return bad;
 }

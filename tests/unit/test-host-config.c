@@ -281,6 +281,27 @@ static void test_overlap(void **state)
 			 0);
 	assert_int_equal(c->n_pools, 2);
 	vfo_hostd_config_free(c);
+
+	/* ... unless they want different numvfs for it; the same count, or
+	 * one of them leaving it alone, is fine. */
+	assert_int_equal(load("[pool a]\nbackend = sriov\npfs = eth0#0-7\nnumvfs = 16\n"
+			      "[pool b]\nbackend = sriov\npfs = eth0#8-9\nnumvfs = 10\n",
+			      &e, &c),
+			 -EINVAL);
+	assert_null(c);
+	assert_int_equal(e.n, 1);
+	assert_non_null(
+		strstr(e.msg[0], "pools 'a' and 'b' share PF 'eth0' but want numvfs 16 and 10"));
+	assert_int_equal(load("[pool a]\nbackend = sriov\npfs = eth0#0-7\nnumvfs = 16\n"
+			      "[pool b]\nbackend = sriov\npfs = eth0#8-9\nnumvfs = 16\n",
+			      &e, &c),
+			 0);
+	vfo_hostd_config_free(c);
+	assert_int_equal(load("[pool a]\nbackend = sriov\npfs = eth0#0-7\nnumvfs = 16\n"
+			      "[pool b]\nbackend = sriov\npfs = eth0#8-9\n",
+			      &e, &c),
+			 0);
+	vfo_hostd_config_free(c);
 }
 
 /* Every problem of a file is listed, not only the first. */
