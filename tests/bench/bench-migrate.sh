@@ -282,13 +282,14 @@ report_runs() {
 			for ph in unplug migration replug; do
 				printf ' %-16s' "$(e2e_phase_field "$ph-$i" lost || true)/$(e2e_phase_field "$ph-$i" max_gap_ms | cut -d. -f1)ms"
 			done
-			local sb mg lu
+			local sb mg lu at tt
 			sb=$(awk '$1 == "standby" { print $2 }' "$RES/$mode.$i" 2>/dev/null)
 			mg=$(awk '$1 == "migration" { print $2 }' "$RES/$mode.$i" 2>/dev/null)
 			lu=$(awk '$1 == "linkup" { print $2 }' "$RES/$mode.$i" 2>/dev/null)
+			at=$(awk '$1 == "attach" { print $2 }' "$RES/$mode.$i" 2>/dev/null)
+			tt=$(awk '$1 == "total" { print $2 }' "$RES/$mode.$i" 2>/dev/null)
 			printf ' %7ss %7ss %7ss %7ss %7ss %s\n' "${sb:--}" "${mg:--}" "${lu:--}" \
-				"$(awk '$1 == "attach" { print $2 }' "$RES/$mode.$i" 2>/dev/null)" \
-				"$(awk '$1 == "total" { print $2 }' "$RES/$mode.$i" 2>/dev/null)" \
+				"${at:--}" "${tt:--}" \
 				"$(awk -v s="$sb" -v m="$mg" -v l="$lu" 'BEGIN {
 					if (s == "" || m == "" || l == "") print "-"
 					else printf "%s (%.2f s spare)", (s <= m + l + 0.5) ? "met" : "MISSED", m + l + 0.5 - s }')"
