@@ -21,6 +21,10 @@
 
 #define COMP "guestd"
 #define RETRY_MS 1000
+/* A pair whose bond cannot be made (retried every RETRY_MS) must not keep
+ * the whole service from starting: systemd's start timeout would kill the
+ * agent for every pair. READY=1 goes out after this at the latest. */
+#define READY_MAX_WAIT_MS 10000
 #ifndef IFF_LOWER_UP
 #define IFF_LOWER_UP 0x10000 /* linux/if.h, which clashes with net/if.h */
 #endif
@@ -568,11 +572,22 @@ static void sd_update(struct vfo_guestd *gd)
 		snprintf(gd->sd_status, sizeof(gd->sd_status), "%s", text);
 		vfo_sd_status(text);
 	}
-	if (!gd->ready_sent && !pending) {
-		gd->ready_sent = true;
-		vfo_sd_ready();
+	if (gd->ready_sent || (pending && vfo_now_ms() < gd->ready_deadline))
+		return;
+	gd->ready_sent = true;
+	vfo_sd_ready();
+	if (pending)
+		vfo_warn(COMP, "ready after %d ms with %zu pair(s) not set up: %s",
+			 READY_MAX_WAIT_MS, pending, text);
+	else
 		vfo_notice(COMP, "ready: %s", text);
-	}
+}
+
+static void on_ready_deadline(struct vfo_loop *l, int id, void *opaque)
+{
+	(void)l;
+	(void)id;
+	sd_update(opaque);
 }
 
 static void on_reconcile(struct vfo_loop *l, int id, void *opaque)
@@ -969,6 +984,10 @@ int vfo_guestd_init(struct vfo_guestd *gd, const struct vfo_guest_cfg *cfg)
 	if (ret)
 		goto err_fini_ctl;
 	gd->running = true;
+	gd->ready_deadline = vfo_now_ms() + READY_MAX_WAIT_MS;
+	if (vfo_loop_add_timer(gd->loop, "sd-ready", READY_MAX_WAIT_MS, VFO_TIMER_ONESHOT,
+			       on_ready_deadline, gd, NULL) < 0)
+		vfo_warn(COMP, "no READY=1 deadline timer");
 	sd_update(gd);
 	return 0;
 

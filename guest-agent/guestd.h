@@ -126,6 +126,7 @@ struct vfo_guestd {
 	 * whenever the summary changes. */
 	bool running; /* init finished */
 	bool ready_sent;
+	int64_t ready_deadline; /* READY=1 at the latest then (monotonic ms) */
 	char sd_status[256];
 };
 
