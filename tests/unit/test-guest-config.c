@@ -53,6 +53,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.peer_notif_delay, 0);
 	assert_int_equal(c.primary_reselect, 2); /* failure */
 	assert_true(c.move_addresses);
+	assert_true(c.all_slaves_active);
 	assert_int_equal(c.n_pairs, 0);
 }
 
@@ -77,6 +78,7 @@ static void test_full(void **state)
 			      "peer_notif_delay = 100\n"
 			      "primary_reselect = always\n"
 			      "move_addresses = false\n"
+			      "all_slaves_active = no\n"
 			      "[pair web]\n"
 			      "standby = 52:54:00:00:00:01\n"
 			      "vf = 0000:03:00.0\n"
@@ -98,6 +100,7 @@ static void test_full(void **state)
 	assert_int_equal(c.peer_notif_delay, 100);
 	assert_int_equal(c.primary_reselect, 0);
 	assert_false(c.move_addresses);
+	assert_false(c.all_slaves_active);
 	assert_int_equal(c.n_pairs, 2);
 	assert_string_equal(c.pairs[0].name, "web");
 	assert_int_equal(c.pairs[0].standby.kind, VFO_SEL_MAC);
