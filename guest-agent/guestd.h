@@ -20,6 +20,7 @@
 
 #include "guest-config.h"
 #include "loop.h"
+#include "udev.h"
 #include "netlink.h"
 #include "pair.h"
 #include "policy.h"
@@ -62,9 +63,7 @@ struct vfo_gpair {
 };
 
 struct vfo_gudev {
-	struct udev *udev;
-	struct udev_monitor *mon;
-	int watch;
+	struct vfo_udev mon; /* common/udev.h */
 	bool active; /* udevd runs: wait for its events */
 	int recent[16]; /* ifindexes udev finished before rtnl */
 	unsigned int n_recent;

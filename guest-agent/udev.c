@@ -19,38 +19,29 @@
 
 #define COMP "udev"
 
-static bool udevd_running(void)
-{
-	/* What libudev's udev_queue uses too: udevd's control socket. */
-	return access("/run/udev/control", F_OK) == 0;
-}
-
-static void on_udev(struct vfo_loop *l, int id, int fd, unsigned int events, void *opaque)
+static void on_udev(struct udev_device *dev, void *opaque)
 {
 	struct vfo_guestd *gd = opaque;
-	struct udev_device *dev;
+	const char *action, *idx;
+	int ifindex;
 
-	(void)l;
-	(void)id;
-	(void)fd;
-	(void)events;
-	while ((dev = udev_monitor_receive_device(gd->udev.mon))) {
-		const char *action = udev_device_get_action(dev);
-		const char *idx = udev_device_get_property_value(dev, "IFINDEX");
-		int ifindex = idx ? atoi(idx) : 0;
+	/* Lost events (overrun): the settle timeout covers the NICs whose
+	 * "add" we missed. */
+	if (!dev)
+		return;
+	action = udev_device_get_action(dev);
+	idx = udev_device_get_property_value(dev, "IFINDEX");
+	ifindex = idx ? atoi(idx) : 0;
+	vfo_dbg(COMP, "%s %s ifindex %d", action ? action : "?", udev_device_get_sysname(dev),
+		ifindex);
+	if (ifindex > 0 && action && (!strcmp(action, "add") || !strcmp(action, "move"))) {
+		if (vfo_guestd_link(gd, ifindex)) {
+			vfo_guestd_link_ready(gd, ifindex);
+		} else {
+			struct vfo_gudev *u = &gd->udev;
 
-		vfo_dbg(COMP, "%s %s ifindex %d", action ? action : "?",
-			udev_device_get_sysname(dev), ifindex);
-		if (ifindex > 0 && action && (!strcmp(action, "add") || !strcmp(action, "move"))) {
-			if (vfo_guestd_link(gd, ifindex)) {
-				vfo_guestd_link_ready(gd, ifindex);
-			} else {
-				struct vfo_gudev *u = &gd->udev;
-
-				u->recent[u->n_recent++ % VFO_ARRAY_SIZE(u->recent)] = ifindex;
-			}
+			u->recent[u->n_recent++ % VFO_ARRAY_SIZE(u->recent)] = ifindex;
 		}
-		udev_device_unref(dev);
 	}
 }
 
@@ -70,58 +61,32 @@ bool vfo_gudev_seen(struct vfo_guestd *gd, int ifindex)
 
 int vfo_gudev_init(struct vfo_guestd *gd)
 {
+	static const char *const subsystems[] = { "net", NULL };
+	/* udevd's own events only: the kernel's "add" comes before the
+	 * rename this is all about. */
+	const struct vfo_udev_opts o = { .name = "udev", .subsystems = subsystems };
 	struct vfo_gudev *u = &gd->udev;
 	int ret;
 
-	u->watch = -1;
-	if (!udevd_running()) {
+	ret = vfo_udev_open(&u->mon, gd->loop, &o, on_udev, gd);
+	if (ret == -ENOENT) {
 		vfo_info(COMP, "no udevd: new NICs settle for %lld ms",
 			 (long long)gd->cfg.settle_ms);
 		return 0;
 	}
-	u->udev = udev_new();
-	if (!u->udev)
-		goto err_fallback;
-	u->mon = udev_monitor_new_from_netlink(u->udev, "udev");
-	if (!u->mon)
-		goto err_unref_udev;
-	if (udev_monitor_filter_add_match_subsystem_devtype(u->mon, "net", NULL) < 0 ||
-	    udev_monitor_enable_receiving(u->mon) < 0)
-		goto err_unref_mon;
-	ret = vfo_loop_add_fd(gd->loop, "udev", udev_monitor_get_fd(u->mon), VFO_EV_IN, on_udev, gd,
-			      NULL);
-	if (ret < 0)
-		goto err_unref_mon;
-	u->watch = ret;
+	if (ret < 0) {
+		/* Not fatal: the settle delay still protects us. */
+		vfo_warn(COMP, "udev monitor unavailable (%s): settling for %lld ms instead",
+			 strerror(-ret), (long long)gd->cfg.settle_ms);
+		return 0;
+	}
 	u->active = true;
 	vfo_info(COMP, "waiting for udev's events before touching new NICs");
-	return 0;
-
-err_unref_mon:
-	udev_monitor_unref(u->mon);
-	u->mon = NULL;
-err_unref_udev:
-	udev_unref(u->udev);
-	u->udev = NULL;
-err_fallback:
-	/* Not fatal: the settle delay still protects us. */
-	vfo_warn(COMP, "udev monitor unavailable: settling for %lld ms instead",
-		 (long long)gd->cfg.settle_ms);
 	return 0;
 }
 
 void vfo_gudev_fini(struct vfo_guestd *gd)
 {
-	struct vfo_gudev *u = &gd->udev;
-
-	if (u->watch > 0)
-		vfo_loop_remove_fd(gd->loop, u->watch);
-	u->watch = -1;
-	if (u->mon)
-		udev_monitor_unref(u->mon);
-	if (u->udev)
-		udev_unref(u->udev);
-	u->mon = NULL;
-	u->udev = NULL;
-	u->active = false;
+	vfo_udev_close(&gd->udev.mon, gd->loop);
+	gd->udev.active = false;
 }
