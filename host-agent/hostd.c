@@ -31,21 +31,67 @@
 
 /* ---- pools from config + inventory ------------------------------------- */
 
-static void add_sriov_range(struct vfo_pools *p, int idx, const struct vfo_hostd_pool_cfg *pc,
-			    const struct vfo_inventory *inv, const struct vfo_pf_range *range)
+static struct vfo_pf_name *pf_name(struct vfo_hostd *h, const char *name)
 {
-	const struct vfo_inv_pf *pf = vfo_inventory_find_pf(inv, range->pf);
-	struct vfo_pf_range cut = *range;
-	int r = vfo_pools_add_inventory(p, idx, inv, range);
+	for (size_t i = 0; i < h->n_pf_names; i++)
+		if (!strcmp(h->pf_names[i].name, name))
+			return &h->pf_names[i];
+	return NULL;
+}
 
+/* The PF a range names: by PCI address, by its netdev's current name, or,
+ * when that name is gone, the PCI function it named last time. */
+static const struct vfo_inv_pf *resolve_pf(struct vfo_hostd *h, const struct vfo_inventory *inv,
+					   const char *pool, const char *name)
+{
+	const struct vfo_inv_pf *pf = vfo_inventory_find_pf(inv, name);
+	struct vfo_pf_name *known = pf_name(h, name);
+
+	if (pf && pf->netdev[0] && !strcmp(pf->netdev, name)) {
+		if (!known) {
+			struct vfo_pf_name *n =
+				realloc(h->pf_names, (h->n_pf_names + 1) * sizeof(*n));
+
+			if (!n)
+				return pf; /* only the stickiness is lost */
+			h->pf_names = n;
+			known = &n[h->n_pf_names++];
+			snprintf(known->name, sizeof(known->name), "%s", name);
+		}
+		snprintf(known->addr, sizeof(known->addr), "%s", pf->addr);
+		return pf;
+	}
+	if (pf || !known)
+		return pf;
+	pf = vfo_inventory_find_pf(inv, known->addr);
+	if (pf)
+		vfo_warn(COMP,
+			 "pool %s: no netdev is named %s any more; keeping %s, the PF it named "
+			 "(name PFs by PCI address in the config to avoid this)",
+			 pool, name, known->addr);
+	return pf;
+}
+
+static void add_sriov_range(struct vfo_hostd *h, struct vfo_pools *p, int idx,
+			    const struct vfo_hostd_pool_cfg *pc, const struct vfo_inventory *inv,
+			    const struct vfo_pf_range *range)
+{
+	const struct vfo_inv_pf *pf = resolve_pf(h, inv, pc->name, range->pf);
+	struct vfo_pf_range use = *range;
+	int r = -ENODEV;
+
+	if (pf) {
+		snprintf(use.pf, sizeof(use.pf), "%s", pf->addr);
+		r = vfo_pools_add_inventory(p, idx, inv, &use);
+	}
 	if (r == -ERANGE && pf) {
 		/* Fewer VFs than the range names (numvfs lowered, a driver
 		 * that gave up): hand out the ones that exist. */
 		vfo_warn(COMP,
 			 "pool %s: %s#%d-%d reaches past the %zu VFs of %s; using those that exist",
 			 pc->name, range->pf, range->first, range->last, pf->n_vfs, range->pf);
-		cut.last = (int)pf->n_vfs - 1;
-		r = cut.last >= cut.first ? vfo_pools_add_inventory(p, idx, inv, &cut) : 0;
+		use.last = (int)pf->n_vfs - 1;
+		r = use.last >= use.first ? vfo_pools_add_inventory(p, idx, inv, &use) : 0;
 	}
 	if (r == -ENODEV)
 		vfo_warn(COMP, "pool %s: PF %s not found in sysfs", pc->name, range->pf);
@@ -53,9 +99,9 @@ static void add_sriov_range(struct vfo_pools *p, int idx, const struct vfo_hostd
 		vfo_warn(COMP, "pool %s: PF %s: %s", pc->name, range->pf, strerror(-r));
 }
 
-static int build_pools(const struct vfo_hostd_cfg *cfg, const struct vfo_inventory *inv,
-		       struct vfo_pools **out)
+static int build_pools(struct vfo_hostd *h, const struct vfo_inventory *inv, struct vfo_pools **out)
 {
+	const struct vfo_hostd_cfg *cfg = h->cfg;
 	struct vfo_pools *p = vfo_pools_new();
 	int idx, r;
 
@@ -80,7 +126,7 @@ static int build_pools(const struct vfo_hostd_cfg *cfg, const struct vfo_invento
 			continue;
 		}
 		for (size_t j = 0; j < pc->n_pfs; j++)
-			add_sriov_range(p, idx, pc, inv, &pc->pfs[j]);
+			add_sriov_range(h, p, idx, pc, inv, &pc->pfs[j]);
 	}
 	*out = p;
 	return 0;
@@ -147,7 +193,7 @@ static int rebuild(struct vfo_hostd *h, const struct vfo_inventory *inv, json_ob
 			return r;
 		}
 	}
-	r = build_pools(h->cfg, inv, &p);
+	r = build_pools(h, inv, &p);
 	if (r < 0)
 		goto out;
 	r = vfo_pools_reconcile(p, e, n, inv, &items, &n_items);
@@ -925,6 +971,9 @@ err_path:
 void vfo_hostd_core_fini(struct vfo_hostd *h)
 {
 	free(h->removed);
+	free(h->pf_names);
+	h->pf_names = NULL;
+	h->n_pf_names = 0;
 	h->removed = NULL;
 	h->n_removed = h->cap_removed = h->n_rebound = 0;
 	json_object_put(h->orch_state);

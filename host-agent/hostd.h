@@ -85,6 +85,14 @@ struct vfo_hostd {
 	size_t n_rebound;
 	char (*removed)[VFO_PCI_ADDR_MAX];
 	size_t n_removed, cap_removed;
+	/* A PF the config names by netdev keeps the PCI function the name
+	 * last resolved to: a renamed or moved netdev must not take its VFs
+	 * (and their holdings) out of the pool. */
+	struct vfo_pf_name {
+		char name[VFO_PF_NAME_MAX];
+		char addr[VFO_PCI_ADDR_MAX];
+	} * pf_names;
+	size_t n_pf_names;
 	int expire_timer; /* one-shot, armed to the next reservation deadline */
 	int rescan_timer; /* one-shot, armed by vfo_debounce */
 	int watchdog_timer; /* periodic, half of WatchdogSec */

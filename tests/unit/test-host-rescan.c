@@ -6,7 +6,8 @@
  * away); an operator's own sriov_numvfs on a PF that stayed up is obeyed;
  * a bind event catches an unbind+bind no scan saw; a held VF removed and
  * re-created between two scans loses its holder; the device events that
- * call for a rescan; numvfs at start spares a PF whose VFs are held.
+ * call for a rescan; numvfs at start spares a PF whose VFs are held; a PF
+ * named by netdev keeps its VFs in the pool when the netdev is renamed.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -373,6 +374,34 @@ static void test_recreated_vf_dropped(void **state)
 	vfo_hostd_core_fini(&h);
 }
 
+/* The config names the PF by netdev; the netdev is renamed (or moved to
+ * another namespace) while a VF is held: the pool keeps the PF the name
+ * meant, and with it the holding. */
+static void test_renamed_pf_netdev(void **state)
+{
+	struct fixture *f = *state;
+	struct vfo_hostd h;
+	char from[300], to[300];
+
+	start(f, &h);
+	hold(&h, UA, true);
+	path(from, sizeof(from), f->pf, "net/eth0");
+	path(to, sizeof(to), f->pf, "net/eth9");
+	assert_int_equal(rename(from, to), 0);
+	vfo_hostd_rescan(&h, "test");
+	assert_int_equal(pool_vfs(&h), 2);
+	assert_int_equal(held(&h), 1);
+	assert_int_equal(h.st.dropped, 0);
+	assert_true(logged("no netdev is named eth0 any more; keeping " PF));
+	/* Its name back: nothing changes either. */
+	assert_int_equal(rename(to, from), 0);
+	vfo_hostd_rescan(&h, "test");
+	assert_int_equal(pool_vfs(&h), 2);
+	assert_int_equal(held(&h), 1);
+	assert_int_equal(on_disk(f), 1);
+	vfo_hostd_core_fini(&h);
+}
+
 static void test_uevent_filter(void **state)
 {
 	struct fixture *f = *state;
@@ -443,6 +472,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_operator_obeyed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quick_rebind_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recreated_vf_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_renamed_pf_netdev, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uevent_filter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_spares_held_vfs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_without_driver, setup, teardown),
