@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
-#include <limits.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,7 +77,6 @@ struct vfo_orch {
 	int tick;
 	bool tick_on;
 	int due; /* one-shot, at the earliest arrive_at / unpin_at */
-	char worker_exe[PATH_MAX]; /* vfo-virt-helper, run per migration */
 	json_object *saved; /* migrations etc. loaded at start, until libvirt connects */
 	json_object *drained; /* array of pool names / PFs */
 };
@@ -579,8 +577,9 @@ static void start_migration(struct vfo_dom *d)
 	if (r == 0)
 		r = vfo_meta_strip_vfs(xml, strlen(xml), NULL, &dest);
 	if (r == 0)
-		r = vfo_virt_migrate_spawn(o->worker_exe, vfo_virt_uri(o->virt), d->uuid,
-					   d->mig->dest_uri, d->mig->p2p, dest, &d->worker);
+		r = vfo_virt_migrate_spawn(vfo_virt_helper_exe(o->virt), vfo_virt_uri(o->virt),
+					   d->uuid, d->mig->dest_uri, d->mig->p2p, dest,
+					   &d->worker);
 	free(xml);
 	free(dest);
 	if (r == 0) {
@@ -1473,12 +1472,6 @@ int vfo_orch_init(struct vfo_hostd *h)
 	o->cfg.removal_failed = h->cfg->removal_failed_policy == VFO_HOSTD_REMOVAL_PROCEED ?
 					VFO_MIG_POLICY_PROCEED :
 					VFO_MIG_POLICY_ABORT;
-	r = vfo_virt_helper_path(o->worker_exe, sizeof(o->worker_exe));
-	if (r < 0 && h->cfg->libvirt_uri[0]) {
-		vfo_err(COMP, "no vfo-virt-helper next to this program nor at %s: %s",
-			VFO_VIRT_HELPER_PATH, strerror(-r));
-		goto err;
-	}
 	r = vfo_loop_add_timer(h->loop, "orch-tick", -1, 0, on_tick, h, NULL);
 	if (r < 0)
 		goto err;

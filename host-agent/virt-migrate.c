@@ -101,24 +101,3 @@ int vfo_virt_migration_result(struct vfo_virt_migration *m, char *err, size_t er
 					       "migration worker died");
 	return -EIO;
 }
-
-int vfo_virt_helper_path(char *buf, size_t len)
-{
-	char self[4096];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	char *slash;
-
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			if ((size_t)snprintf(buf, len, "%s/vfo-virt-helper", self) < len &&
-			    access(buf, X_OK) == 0)
-				return 0;
-		}
-	}
-	if ((size_t)snprintf(buf, len, "%s", VFO_VIRT_HELPER_PATH) >= len)
-		return -ENAMETOOLONG;
-	return access(buf, X_OK) == 0 ? 0 : -errno;
-}

@@ -299,6 +299,29 @@ static void on_respawn(struct vfo_loop *l, int id, void *opaque)
 	}
 }
 
+/* Where vfo-virt-helper is: next to the running program (a build tree, or
+ * both installed together), else its configured install path. */
+static int helper_path(char *buf, size_t len)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			if ((size_t)snprintf(buf, len, "%s/vfo-virt-helper", self) < len &&
+			    access(buf, X_OK) == 0)
+				return 0;
+		}
+	}
+	if ((size_t)snprintf(buf, len, "%s", VFO_VIRT_HELPER_PATH) >= len)
+		return -ENAMETOOLONG;
+	return access(buf, X_OK) == 0 ? 0 : -errno;
+}
+
 int vfo_virt_new(struct vfo_virt **out, struct vfo_loop *l, const char *uri,
 		 const struct vfo_virt_ops *ops, void *opaque)
 {
@@ -315,7 +338,7 @@ int vfo_virt_new(struct vfo_virt **out, struct vfo_loop *l, const char *uri,
 	v->backoff_ms = BACKOFF_MIN_MS;
 	v->respawn_timer = v->dispatch_timer = -1;
 	v->uri = strdup(uri ? uri : "qemu:///system");
-	r = v->uri ? vfo_virt_helper_path(v->helper, sizeof(v->helper)) : -ENOMEM;
+	r = v->uri ? helper_path(v->helper, sizeof(v->helper)) : -ENOMEM;
 	if (r < 0) {
 		vfo_err(COMP, "no vfo-virt-helper next to this program nor at %s: %s",
 			VFO_VIRT_HELPER_PATH, strerror(-r));
@@ -367,6 +390,11 @@ bool vfo_virt_connected(const struct vfo_virt *v)
 const char *vfo_virt_uri(const struct vfo_virt *v)
 {
 	return v->uri;
+}
+
+const char *vfo_virt_helper_exe(const struct vfo_virt *v)
+{
+	return v->helper;
 }
 
 /*

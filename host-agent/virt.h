@@ -83,8 +83,8 @@ const char *vfo_virt_last_error(void);
  * The migration itself runs in a worker process (virDomainMigrateToURI3
  * blocks for the whole migration, and vfo-hostd's one thread must keep
  * serving its guests and clients). It is vfo-virt-helper run with
- * --migrate-worker (worker_exe: vfo_virt_helper_path()); its result comes back on a pipe: "ok\n" or
- * "error: <text>\n". The worker outlives a vfo-hostd crash; the restarted
+ * --migrate-worker (worker_exe: vfo_virt_helper_exe()); its result comes
+ * back on a pipe: "ok\n" or "error: <text>\n". The worker outlives a vfo-hostd crash; the restarted
  * daemon learns the outcome from libvirt instead.
  */
 struct vfo_virt_migration {
@@ -102,8 +102,8 @@ int vfo_virt_migration_result(struct vfo_virt_migration *m, char *err, size_t er
  * here). */
 int vfo_virt_migrate_worker_main(int argc, char **argv);
 
-/* Where vfo-virt-helper is: next to the running program (a build tree, or
- * both installed together), else its configured install path. */
-int vfo_virt_helper_path(char *buf, size_t len);
+/* vfo-hostd side: the vfo-virt-helper program v runs, which is also the
+ * migration worker. */
+const char *vfo_virt_helper_exe(const struct vfo_virt *v);
 
 #endif
