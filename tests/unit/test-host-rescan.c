@@ -25,6 +25,7 @@
 #include "hostd.h"
 #include "log.h"
 #include "state.h"
+#include "test-fs.h"
 
 #define PF "0000:01:00.0"
 #define UA "11111111-1111-4111-8111-111111111111"
@@ -62,41 +63,6 @@ static void path(char *buf, size_t len, const char *a, const char *b)
 	assert_true(snprintf(buf, len, "%s/%s", a, b) < (int)len);
 }
 
-static void put(const char *dir, const char *name, const char *val)
-{
-	char p[512];
-	FILE *f;
-
-	path(p, sizeof(p), dir, name);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(val, f);
-	fclose(f);
-}
-
-static void mkdir_p(const char *dir)
-{
-	char buf[512];
-
-	snprintf(buf, sizeof(buf), "%s", dir);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(buf, 0755);
-			*p = '/';
-		}
-	}
-	mkdir(buf, 0755);
-}
-
-static void rm_rf(const char *p)
-{
-	char cmd[600];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p);
-	assert_int_equal(system(cmd), 0);
-}
-
 static int numvfs_file(struct fixture *f)
 {
 	char p[300], buf[16];
@@ -119,12 +85,12 @@ static void kernel_vfs(struct fixture *f, int n)
 		snprintf(p, sizeof(p), "%s/virtfn%d", f->pf, i);
 		unlink(p);
 		snprintf(vf, sizeof(vf), "%s/0000:01:10.%d", f->devs, i);
-		rm_rf(vf);
+		test_rm_rf(vf);
 	}
 	for (int i = 0; i < n; i++) {
 		snprintf(vf, sizeof(vf), "%s/0000:01:10.%d", f->devs, i);
-		mkdir_p(vf);
-		put(vf, "numa_node", "0\n");
+		test_mkdir_p(vf);
+		test_put(vf, "numa_node", "0\n");
 		path(p, sizeof(p), vf, "driver");
 		assert_int_equal(symlink("../../../bus/pci/drivers/igbvf", p), 0);
 		snprintf(p, sizeof(p), "%s/virtfn%d", f->pf, i);
@@ -132,7 +98,7 @@ static void kernel_vfs(struct fixture *f, int n)
 		assert_int_equal(symlink(target, p), 0);
 	}
 	snprintf(val, sizeof(val), "%d\n", n);
-	put(f->pf, "sriov_numvfs", val);
+	test_put(f->pf, "sriov_numvfs", val);
 }
 
 /* The PF's driver goes: its VFs and netdev with it. */
@@ -144,7 +110,7 @@ static void unbind_pf(struct fixture *f)
 	path(p, sizeof(p), f->pf, "driver");
 	assert_int_equal(unlink(p), 0);
 	path(p, sizeof(p), f->pf, "net");
-	rm_rf(p);
+	test_rm_rf(p);
 }
 
 /* igb binds again: netdev back, 0 VFs (max_vfs defaults to 0). */
@@ -155,8 +121,8 @@ static void bind_pf(struct fixture *f)
 	path(p, sizeof(p), f->pf, "driver");
 	assert_int_equal(symlink("../../../bus/pci/drivers/igb", p), 0);
 	path(p, sizeof(p), f->pf, "net/eth0");
-	mkdir_p(p);
-	put(p, "operstate", "down\n");
+	test_mkdir_p(p);
+	test_put(p, "operstate", "down\n");
 }
 
 static void write_conf(struct fixture *f, int numvfs)
@@ -184,9 +150,9 @@ static int setup(void **state)
 	path(f->pf, sizeof(f->pf), f->devs, PF);
 	path(f->conf, sizeof(f->conf), f->dir, "hostd.conf");
 	snprintf(f->state, sizeof(f->state), "%s/state/" VFO_HOSTD_STATE_FILE, f->dir);
-	mkdir_p(f->pf);
-	put(f->pf, "sriov_totalvfs", "7\n");
-	put(f->pf, "numa_node", "0\n");
+	test_mkdir_p(f->pf);
+	test_put(f->pf, "sriov_totalvfs", "7\n");
+	test_put(f->pf, "numa_node", "0\n");
 	bind_pf(f);
 	kernel_vfs(f, 2);
 	write_conf(f, 2);
@@ -199,7 +165,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	rm_rf(f->dir);
+	test_rm_rf(f->dir);
 	free(f);
 	return 0;
 }

@@ -27,6 +27,7 @@
 #include "hostd.h"
 #include "log.h"
 #include "state.h"
+#include "test-fs.h"
 
 #define N_VFS 4
 #define UA "11111111-1111-4111-8111-111111111111"
@@ -42,52 +43,25 @@ struct fixture {
 
 /* ---- a minimal sysfs tree: one PF with N_VFS VFs ------------------------ */
 
-static void put(const char *dir, const char *name, const char *val)
-{
-	char p[512];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(val, f);
-	fclose(f);
-}
-
-static void mkdir_p(const char *path)
-{
-	char buf[512];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(buf, 0755);
-			*p = '/';
-		}
-	}
-	mkdir(buf, 0755);
-}
-
 static void make_tree(struct fixture *f)
 {
 	char devs[200], pf[240], vf[300], link[300], target[64], val[8];
 
 	snprintf(devs, sizeof(devs), "%s/bus/pci/devices", f->sys);
 	snprintf(pf, sizeof(pf), "%s/0000:01:00.0", devs);
-	mkdir_p(pf);
+	test_mkdir_p(pf);
 	snprintf(vf, sizeof(vf), "%s/net/enp1s0f0", pf);
-	mkdir_p(vf);
-	put(vf, "operstate", "up\n");
-	put(vf, "carrier", "1\n");
-	put(pf, "sriov_totalvfs", "8\n");
+	test_mkdir_p(vf);
+	test_put(vf, "operstate", "up\n");
+	test_put(vf, "carrier", "1\n");
+	test_put(pf, "sriov_totalvfs", "8\n");
 	snprintf(val, sizeof(val), "%d\n", N_VFS);
-	put(pf, "sriov_numvfs", val);
-	put(pf, "numa_node", "0\n");
+	test_put(pf, "sriov_numvfs", val);
+	test_put(pf, "numa_node", "0\n");
 	for (int i = 0; i < N_VFS; i++) {
 		snprintf(vf, sizeof(vf), "%s/0000:01:10.%d", devs, i);
-		mkdir_p(vf);
-		put(vf, "numa_node", "0\n");
+		test_mkdir_p(vf);
+		test_put(vf, "numa_node", "0\n");
 		snprintf(link, sizeof(link), "%s/virtfn%d", pf, i);
 		snprintf(target, sizeof(target), "../0000:01:10.%d", i);
 		assert_int_equal(symlink(target, link), 0);
@@ -101,14 +75,6 @@ static void remove_vf(struct fixture *f, int i)
 
 	snprintf(p, sizeof(p), "%s/bus/pci/devices/0000:01:00.0/virtfn%d", f->sys, i);
 	assert_int_equal(unlink(p), 0);
-}
-
-static void rm_rf(const char *path)
-{
-	char cmd[300];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-	assert_int_equal(system(cmd), 0);
 }
 
 static int setup(void **state)
@@ -139,7 +105,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	rm_rf(f->dir);
+	test_rm_rf(f->dir);
 	free(f);
 	return 0;
 }
@@ -425,7 +391,7 @@ static void test_corrupt_state(void **state)
 	start(f, &h);
 	assert_true(run_op(&h, &script[0]) >= 0);
 	vfo_hostd_core_fini(&h);
-	put(f->dir, "state/" VFO_HOSTD_STATE_FILE, "{\"version\": 1, \"vfs\": [ {\"addr\"");
+	test_put(f->dir, "state/" VFO_HOSTD_STATE_FILE, "{\"version\": 1, \"vfs\": [ {\"addr\"");
 
 	/* Starts, with nothing allocated, and keeps the bad file aside. */
 	start(f, &h);
@@ -442,7 +408,8 @@ static void test_corrupt_state(void **state)
 
 	/* Valid JSON, wrong shape: the pool parser refuses it; the same
 	 * treatment (aside, loud, empty), not a refusal to start. */
-	put(f->dir, "state/" VFO_HOSTD_STATE_FILE, "{\"version\": 1, \"vfs\": [ {\"addr\": 5} ]}");
+	test_put(f->dir, "state/" VFO_HOSTD_STATE_FILE,
+		 "{\"version\": 1, \"vfs\": [ {\"addr\": 5} ]}");
 	sleep(1); /* a second aside file needs another timestamp */
 	start(f, &h);
 	check_pools(&h, &m);
@@ -462,9 +429,9 @@ static void test_newer_state_refused(void **state)
 	struct vfo_hostd h = { 0 };
 	struct stat st;
 
-	mkdir_p(f->state);
+	test_mkdir_p(f->state);
 	rmdir(f->state);
-	put(f->dir, "state/" VFO_HOSTD_STATE_FILE, "{\"version\": 99, \"vfs\": []}");
+	test_put(f->dir, "state/" VFO_HOSTD_STATE_FILE, "{\"version\": 99, \"vfs\": []}");
 	assert_int_equal(vfo_hostd_core_init(&h, f->conf), -EPROTONOSUPPORT);
 	assert_null(h.pools);
 	assert_null(h.cfg);
@@ -477,7 +444,7 @@ static void test_bad_config_refused(void **state)
 	struct fixture *f = *state;
 	struct vfo_hostd h = { 0 };
 
-	put(f->dir, "hostd.conf", "[pool x]\nbackend = sriov\n");
+	test_put(f->dir, "hostd.conf", "[pool x]\nbackend = sriov\n");
 	assert_int_equal(vfo_hostd_core_init(&h, f->conf), -EINVAL);
 	assert_null(h.cfg);
 	assert_null(h.config_path);
